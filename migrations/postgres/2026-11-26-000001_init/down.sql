@@ -1,0 +1,13 @@
+DROP TABLE signing_keys;
+DROP TABLE audit_events;
+DROP TABLE usage_months;
+DROP TABLE ceremonies;
+DROP TABLE sessions;
+DROP TABLE auth_codes;
+DROP TABLE auth_requests;
+DROP TABLE tokens;
+DROP TABLE grants;
+DROP TABLE clients;
+DROP TABLE vault_entries;
+DROP TABLE passkeys;
+DROP TABLE users;

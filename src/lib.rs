@@ -1,0 +1,16 @@
+//! Keyward: people sign in to AI apps with their own OpenAI API key, and the app never sees it.
+//!
+//! One process, two faces: an OAuth 2.0 authorization server (passkeys, consent, PKCE, tokens,
+//! OIDC ID tokens) and a resource proxy under `/v1` that swaps an app's token for the person's
+//! key and streams the upstream's answer back. See `docs/` and `../shared/DESIGN.md`.
+
+pub mod app;
+pub mod config;
+pub mod metering;
+pub mod oauth;
+pub mod ops;
+pub mod scopes;
+pub mod store;
+pub mod telemetry;
+pub mod tokens;
+pub mod vault;

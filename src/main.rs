@@ -1,0 +1,157 @@
+//! The `keyward` command: run the server, migrate the store, manage the vault and clients.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use keyward::app::{AppState, Server, shutdown_signal};
+use keyward::config::{Settings, SettingsArgs};
+use keyward::store::Store;
+use keyward::vault::{KeyRing, MasterKey, rotate};
+
+/// Keyward lets people sign in to AI apps with their own OpenAI API key; the app never sees the
+/// key. It is an OAuth 2.0 authorization server (passkeys, consent, PKCE) with an
+/// OpenAI-compatible proxy at /v1.
+///
+/// Every setting can also come from keyward.toml or a KEYWARD_* environment variable
+/// (flags win over the environment, which wins over the file). `keyward serve` with no
+/// settings at all runs on http://localhost:8080 with an embedded SQLite store in ./data.
+#[derive(Parser)]
+#[command(name = "keyward", version, about, long_about)]
+struct Cli {
+    #[command(flatten)]
+    settings: SettingsArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the authorization server and the /v1 proxy.
+    Serve,
+    /// Apply pending database migrations and exit (`serve` also does this at start).
+    Migrate,
+    /// Manage the master key ring that seals people's provider keys.
+    #[command(subcommand)]
+    Vault(VaultCommand),
+}
+
+#[derive(Subcommand)]
+enum VaultCommand {
+    /// Add a new master key (when the ring is a file) and re-wrap every sealed entry under the
+    /// newest key. With KEYWARD_MASTER_KEY, put the new key first yourself, then run this.
+    Rotate,
+    /// Show the ring's key ids and which of them the store's sealed data uses.
+    Status,
+    /// Print a new random master key (for KEYWARD_MASTER_KEY or a key file).
+    NewKey,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::resolve(&cli.settings, std::env::var("KEYWARD_MASTER_KEY").ok())
+    {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("keyward: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    keyward::telemetry::init(settings.log_json);
+    match run(cli.command, settings).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!("{message}");
+            eprintln!("keyward: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> Result<(), String> {
+    match command {
+        Command::Serve => serve(settings).await,
+        Command::Migrate => {
+            Store::open(&settings.database_url)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("migrations are up to date");
+            Ok(())
+        }
+        Command::Vault(cmd) => vault(cmd, settings).await,
+    }
+}
+
+async fn serve(settings: Settings) -> Result<(), String> {
+    let state = AppState::open(settings).await.map_err(|e| e.to_string())?;
+    let server = Server::bind(state.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    let addr = server.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(
+        listen = %addr,
+        url = %state.settings.public_url,
+        proxy = %state.settings.proxy_base_url(),
+        store = ?state.store.kind(),
+        "Keyward is listening on {}",
+        state.settings.public_url
+    );
+    server
+        .run(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn vault(cmd: VaultCommand, settings: Settings) -> Result<(), String> {
+    match cmd {
+        VaultCommand::NewKey => {
+            println!("{}", &*MasterKey::generate().to_base64());
+            Ok(())
+        }
+        VaultCommand::Status => {
+            let store = Store::open(&settings.database_url)
+                .await
+                .map_err(|e| e.to_string())?;
+            let ring = KeyRing::load(&settings.master_key, &store)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("master key ring (active first): {}", ring.ids().join(", "));
+            for (id, n) in store
+                .master_key_ids_in_use()
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                println!("  {id}: seals {n} item(s)");
+            }
+            Ok(())
+        }
+        VaultCommand::Rotate => {
+            let store = Store::open(&settings.database_url)
+                .await
+                .map_err(|e| e.to_string())?;
+            let report = rotate::rotate(&settings.master_key, &store)
+                .await
+                .map_err(|e| e.to_string())?;
+            if report.added_key {
+                println!("added master key {} to the ring", report.active_key_id);
+            }
+            println!(
+                "re-wrapped {} vault entr{} and {} signing key(s) under {}{}",
+                report.rewrapped_vault_entries,
+                if report.rewrapped_vault_entries == 1 {
+                    "y"
+                } else {
+                    "ies"
+                },
+                report.rewrapped_signing_keys,
+                report.active_key_id,
+                if report.skipped > 0 {
+                    format!(" ({} changed meanwhile and already use it)", report.skipped)
+                } else {
+                    String::new()
+                }
+            );
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! The scope table: each scope's name, the plain words the consent screen shows, and the `/v1`
+//! endpoints it opens. `docs/scopes.md` is generated from the same table (see the test that
+//! keeps them equal); an endpoint no scope covers is refused with 403.
+
+/// One OAuth scope.
+#[derive(Debug)]
+pub struct Scope {
+    pub name: &'static str,
+    /// Short title on the consent screen.
+    pub title: &'static str,
+    /// What the app may do, in plain words, for the consent screen.
+    pub description: &'static str,
+    /// `/v1/...` path prefixes (segment-wise) this scope opens; empty for identity scopes.
+    pub endpoints: &'static [&'static str],
+    /// Whether requests under this scope spend money (shown as a warning on consent).
+    pub spends: bool,
+}
+
+/// Every scope Keyward understands, in consent-screen order.
+pub const SCOPES: &[Scope] = &[
+    Scope {
+        name: "openai.chat",
+        title: "Generate text",
+        description: "Send prompts and get answers with your OpenAI key (chat completions, the Responses API, completions).",
+        endpoints: &["chat/completions", "responses", "completions"],
+        spends: true,
+    },
+    Scope {
+        name: "openai.embeddings",
+        title: "Create embeddings",
+        description: "Turn text into embeddings with your key.",
+        endpoints: &["embeddings"],
+        spends: true,
+    },
+    Scope {
+        name: "openai.images",
+        title: "Create images",
+        description: "Generate and edit images with your key.",
+        endpoints: &["images"],
+        spends: true,
+    },
+    Scope {
+        name: "openai.audio",
+        title: "Speech and transcription",
+        description: "Turn speech into text and text into speech with your key.",
+        endpoints: &["audio"],
+        spends: true,
+    },
+    Scope {
+        name: "openai.moderations",
+        title: "Check content",
+        description: "Run OpenAI's moderation checks on text and images.",
+        endpoints: &["moderations"],
+        spends: false,
+    },
+    Scope {
+        name: "openai.models",
+        title: "See available models",
+        description: "List the models the app may use.",
+        endpoints: &["models"],
+        spends: false,
+    },
+    Scope {
+        name: "openai.files",
+        title: "Upload and read files",
+        description: "Upload files to your OpenAI account and read the files there. Files are shared by every app with this scope.",
+        endpoints: &["files", "uploads"],
+        spends: false,
+    },
+    Scope {
+        name: "openai.batches",
+        title: "Run batch jobs",
+        description: "Start and follow batch jobs on your account.",
+        endpoints: &["batches"],
+        spends: true,
+    },
+    Scope {
+        name: "openid",
+        title: "Know it is you",
+        description: "Learn a stable, app-specific identifier for your Keyward account (no name or email).",
+        endpoints: &[],
+        spends: false,
+    },
+    Scope {
+        name: "offline_access",
+        title: "Stay connected",
+        description: "Keep access after you close the app, until the lifetime you choose ends or you revoke it.",
+        endpoints: &[],
+        spends: false,
+    },
+];
+
+/// Looks a scope up by name.
+pub fn find(name: &str) -> Option<&'static Scope> {
+    SCOPES.iter().find(|s| s.name == name)
+}
+
+/// The scope that opens a `/v1` path (given without the `/v1/` prefix), if any.
+pub fn required_for(path: &str) -> Option<&'static Scope> {
+    SCOPES.iter().find(|s| {
+        s.endpoints.iter().any(|prefix| {
+            path == *prefix
+                || path
+                    .strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
+    })
+}
+
+/// Parses a space-separated scope string, keeping known scopes in table order without
+/// duplicates; returns the unknown names separately.
+pub fn parse(requested: &str) -> (Vec<&'static Scope>, Vec<String>) {
+    let names: Vec<&str> = requested.split_whitespace().collect();
+    let known = SCOPES.iter().filter(|s| names.contains(&s.name)).collect();
+    let unknown = names
+        .iter()
+        .filter(|n| find(n).is_none())
+        .map(|n| (*n).to_owned())
+        .collect();
+    (known, unknown)
+}
+
+/// The scope table as Markdown, for `docs/scopes.md`.
+pub fn markdown_table() -> String {
+    let mut out = String::from("| scope | consent screen says | opens `/v1/…` |\n|---|---|---|\n");
+    for s in SCOPES {
+        let endpoints = if s.endpoints.is_empty() {
+            "— (identity)".to_owned()
+        } else {
+            s.endpoints
+                .iter()
+                .map(|e| format!("`{e}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        out.push_str(&format!(
+            "| `{}` | **{}.** {} | {} |\n",
+            s.name, s.title, s.description, endpoints
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_map_to_scopes_segment_wise() {
+        assert_eq!(
+            required_for("chat/completions").unwrap().name,
+            "openai.chat"
+        );
+        assert_eq!(
+            required_for("chat/completions/abc").unwrap().name,
+            "openai.chat"
+        );
+        assert_eq!(
+            required_for("responses/resp_1/cancel").unwrap().name,
+            "openai.chat"
+        );
+        assert_eq!(required_for("completions").unwrap().name, "openai.chat");
+        assert_eq!(required_for("models/gpt-4o").unwrap().name, "openai.models");
+        assert_eq!(
+            required_for("audio/transcriptions").unwrap().name,
+            "openai.audio"
+        );
+        assert!(required_for("embeddingsX").is_none());
+        assert!(required_for("fine_tuning/jobs").is_none());
+        assert!(required_for("organization/admin_api_keys").is_none());
+        assert!(required_for("").is_none());
+    }
+
+    #[test]
+    fn parse_keeps_order_and_reports_unknown() {
+        let (known, unknown) = parse("openai.models openid  openai.chat bogus openai.chat");
+        let names: Vec<_> = known.iter().map(|s| s.name).collect();
+        assert_eq!(names, vec!["openai.chat", "openai.models", "openid"]);
+        assert_eq!(unknown, vec!["bogus"]);
+    }
+
+    #[test]
+    fn docs_list_the_same_table() {
+        let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/scopes.md"))
+            .expect("docs/scopes.md exists");
+        assert!(
+            docs.contains(&markdown_table()),
+            "docs/scopes.md is out of date; paste in scopes::markdown_table():\n{}",
+            markdown_table()
+        );
+    }
+}

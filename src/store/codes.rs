@@ -1,0 +1,139 @@
+//! Pending authorization requests (validated `/oauth/authorize` calls waiting for sign-in and
+//! consent) and authorization codes (single-use, short-lived, hashed).
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use super::schema::{auth_codes, auth_requests};
+use super::{Store, StoreError, now, with_conn};
+
+/// A validated authorization request, kept server-side while the person signs in and consents,
+/// so the pages only carry its random id.
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = auth_requests)]
+pub struct AuthRequest {
+    pub id: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    /// Space-separated requested scopes.
+    pub scopes: String,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: String,
+    /// `query` or `web_message`.
+    pub response_mode: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// An issued authorization code (by hash) and everything the token endpoint must check.
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = auth_codes)]
+pub struct AuthCode {
+    pub hash: String,
+    pub grant_id: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub code_challenge: String,
+    pub scopes: String,
+    pub nonce: Option<String>,
+    /// When the person authenticated (for the ID token's `auth_time`).
+    pub auth_time: i64,
+    /// The token family this code issues; revoked if the code is replayed.
+    pub family: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+/// What redeeming a code found.
+#[derive(Debug)]
+pub enum CodeClaim {
+    /// First use of a live code: it is now spent.
+    Claimed(AuthCode),
+    /// The code was spent before: a replay (the caller revokes its family).
+    Replayed(AuthCode),
+    /// Unknown or expired.
+    Invalid,
+}
+
+impl Store {
+    /// Stores a pending authorization request.
+    pub async fn insert_auth_request(&self, req: &AuthRequest) -> Result<(), StoreError> {
+        with_conn!(self, conn => {
+            diesel::insert_into(auth_requests::table).values(req).execute(conn).await?;
+            Ok(())
+        })
+    }
+
+    /// A pending request that has not expired.
+    pub async fn auth_request(&self, id: &str) -> Result<Option<AuthRequest>, StoreError> {
+        let t = now();
+        with_conn!(self, conn => {
+            Ok(auth_requests::table
+                .find(id)
+                .filter(auth_requests::expires_at.gt(t))
+                .select(AuthRequest::as_select())
+                .first(conn)
+                .await
+                .optional()?)
+        })
+    }
+
+    /// Removes a pending request once it is answered, so it cannot be answered twice.
+    /// Returns false if it was already gone (a concurrent answer won).
+    pub async fn take_auth_request(&self, id: &str) -> Result<bool, StoreError> {
+        with_conn!(self, conn => {
+            Ok(diesel::delete(auth_requests::table.find(id)).execute(conn).await? == 1)
+        })
+    }
+
+    /// Stores a new authorization code.
+    pub async fn insert_auth_code(&self, code: &AuthCode) -> Result<(), StoreError> {
+        with_conn!(self, conn => {
+            diesel::insert_into(auth_codes::table).values(code).execute(conn).await?;
+            Ok(())
+        })
+    }
+
+    /// Spends a code atomically: exactly one concurrent redeemer gets `Claimed`.
+    pub async fn claim_auth_code(&self, hash: &str) -> Result<CodeClaim, StoreError> {
+        let t = now();
+        with_conn!(self, conn => {
+            let claimed = diesel::update(
+                auth_codes::table
+                    .find(hash)
+                    .filter(auth_codes::used_at.is_null())
+                    .filter(auth_codes::expires_at.gt(t)),
+            )
+            .set(auth_codes::used_at.eq(Some(t)))
+            .execute(conn)
+            .await? == 1;
+            let row: Option<AuthCode> = auth_codes::table
+                .find(hash)
+                .select(AuthCode::as_select())
+                .first(conn)
+                .await
+                .optional()?;
+            Ok(match row {
+                Some(code) if claimed => CodeClaim::Claimed(code),
+                Some(code) if code.used_at.is_some() => CodeClaim::Replayed(code),
+                _ => CodeClaim::Invalid,
+            })
+        })
+    }
+
+    /// Deletes expired pending requests, codes, sessions and ceremonies. Spent codes are kept
+    /// for a day so a late replay is still recognised and its tokens revoked.
+    pub async fn purge_expired(&self) -> Result<(), StoreError> {
+        use super::schema::{ceremonies, sessions};
+        let t = now();
+        with_conn!(self, conn => {
+            diesel::delete(auth_requests::table.filter(auth_requests::expires_at.le(t))).execute(conn).await?;
+            diesel::delete(auth_codes::table.filter(auth_codes::expires_at.le(t - 86_400))).execute(conn).await?;
+            diesel::delete(sessions::table.filter(sessions::expires_at.le(t))).execute(conn).await?;
+            diesel::delete(ceremonies::table.filter(ceremonies::expires_at.le(t))).execute(conn).await?;
+            Ok(())
+        })
+    }
+}

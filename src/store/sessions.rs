@@ -1,0 +1,54 @@
+//! Browser sessions, stored server-side so any instance can serve any request. The cookie holds
+//! a random id; the store holds only its hash.
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use super::schema::sessions;
+use super::{Store, StoreError, now, with_conn};
+
+/// A browser session: anonymous until a passkey sign-in, then bound to a user.
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions)]
+pub struct SessionRow {
+    pub id_hash: String,
+    pub user_id: Option<String>,
+    /// The session's CSRF token, echoed in every form.
+    pub csrf: String,
+    /// When the person last authenticated with a passkey.
+    pub auth_time: Option<i64>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+impl Store {
+    /// Stores a session.
+    pub async fn insert_session(&self, row: &SessionRow) -> Result<(), StoreError> {
+        with_conn!(self, conn => {
+            diesel::insert_into(sessions::table).values(row).execute(conn).await?;
+            Ok(())
+        })
+    }
+
+    /// A live session by id hash.
+    pub async fn session(&self, id_hash: &str) -> Result<Option<SessionRow>, StoreError> {
+        let t = now();
+        with_conn!(self, conn => {
+            Ok(sessions::table
+                .find(id_hash)
+                .filter(sessions::expires_at.gt(t))
+                .select(SessionRow::as_select())
+                .first(conn)
+                .await
+                .optional()?)
+        })
+    }
+
+    /// Ends a session.
+    pub async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        with_conn!(self, conn => {
+            diesel::delete(sessions::table.find(id_hash)).execute(conn).await?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,128 @@
+//! Monthly usage counters per grant, and the budget reservations that keep concurrent requests
+//! from overspending. Every change is one conditional `UPDATE`, atomic on both backends: on
+//! PostgreSQL the row lock serialises concurrent reservations and the condition is re-checked
+//! against the latest row, so several instances never lose an update.
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use super::schema::usage_months;
+use super::{Store, StoreError, with_conn};
+
+/// One grant's counters for one calendar month (UTC).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = usage_months)]
+pub struct UsageMonth {
+    pub grant_id: String,
+    /// `YYYY-MM`.
+    pub month: String,
+    pub requests: i64,
+    pub input_tokens: i64,
+    pub cached_tokens: i64,
+    pub output_tokens: i64,
+    pub spent_microusd: i64,
+    pub reserved_microusd: i64,
+    /// Requests for models missing from the price table (counted in tokens only).
+    pub unpriced_requests: i64,
+}
+
+/// What one finished request consumed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Consumption {
+    pub input_tokens: i64,
+    pub cached_tokens: i64,
+    pub output_tokens: i64,
+    /// Cost in micro-USD, or `None` when the model has no price.
+    pub cost_microusd: Option<i64>,
+}
+
+impl Store {
+    async fn ensure_usage_row(&self, grant_id: &str, month: &str) -> Result<(), StoreError> {
+        let row = UsageMonth {
+            grant_id: grant_id.to_owned(),
+            month: month.to_owned(),
+            ..Default::default()
+        };
+        with_conn!(self, conn => {
+            diesel::insert_into(usage_months::table)
+                .values(&row)
+                .on_conflict((usage_months::grant_id, usage_months::month))
+                .do_nothing()
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// Reserves `amount` micro-USD of `budget` for a request about to start. Succeeds only if
+    /// spent + reserved + amount stays within the budget.
+    pub async fn reserve_budget(
+        &self,
+        grant_id: &str,
+        month: &str,
+        amount: i64,
+        budget: i64,
+    ) -> Result<bool, StoreError> {
+        self.ensure_usage_row(grant_id, month).await?;
+        with_conn!(self, conn => {
+            Ok(diesel::update(
+                usage_months::table
+                    .filter(usage_months::grant_id.eq(grant_id))
+                    .filter(usage_months::month.eq(month))
+                    .filter((usage_months::spent_microusd + usage_months::reserved_microusd + amount).le(budget)),
+            )
+            .set(usage_months::reserved_microusd.eq(usage_months::reserved_microusd + amount))
+            .execute(conn)
+            .await? == 1)
+        })
+    }
+
+    /// Records a finished request: releases its reservation and adds what it really used.
+    pub async fn settle_usage(
+        &self,
+        grant_id: &str,
+        month: &str,
+        reserved: i64,
+        used: &Consumption,
+    ) -> Result<(), StoreError> {
+        self.ensure_usage_row(grant_id, month).await?;
+        let cost = used.cost_microusd.unwrap_or(0);
+        let unpriced = i64::from(used.cost_microusd.is_none());
+        with_conn!(self, conn => {
+            diesel::update(
+                usage_months::table
+                    .filter(usage_months::grant_id.eq(grant_id))
+                    .filter(usage_months::month.eq(month)),
+            )
+            .set((
+                usage_months::requests.eq(usage_months::requests + 1),
+                usage_months::input_tokens.eq(usage_months::input_tokens + used.input_tokens),
+                usage_months::cached_tokens.eq(usage_months::cached_tokens + used.cached_tokens),
+                usage_months::output_tokens.eq(usage_months::output_tokens + used.output_tokens),
+                usage_months::spent_microusd.eq(usage_months::spent_microusd + cost),
+                usage_months::reserved_microusd.eq(usage_months::reserved_microusd - reserved),
+                usage_months::unpriced_requests.eq(usage_months::unpriced_requests + unpriced),
+            ))
+            .execute(conn)
+            .await?;
+            Ok(())
+        })
+    }
+
+    /// One grant's counters for a month (zeros if nothing happened yet).
+    pub async fn usage_month(&self, grant_id: &str, month: &str) -> Result<UsageMonth, StoreError> {
+        let row: Option<UsageMonth> = with_conn!(self, conn => {
+            Ok::<_, StoreError>(usage_months::table
+                .find((grant_id, month))
+                .select(UsageMonth::as_select())
+                .first(conn)
+                .await
+                .optional()?)
+        })?;
+        Ok(row.unwrap_or_else(|| UsageMonth {
+            grant_id: grant_id.to_owned(),
+            month: month.to_owned(),
+            ..Default::default()
+        }))
+    }
+}
