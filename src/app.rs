@@ -8,6 +8,7 @@ use axum::serve::ListenerExt as _;
 use tokio::net::TcpListener;
 
 use crate::config::Settings;
+use crate::invalidation::Invalidator;
 use crate::store::{Store, StoreError};
 use crate::vault::{KeyRing, Vault, VaultError};
 
@@ -17,6 +18,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub store: Store,
     pub vault: Arc<Vault>,
+    /// Announces revocations and limit changes to every cache on every instance.
+    pub invalidator: Invalidator,
 }
 
 /// Why the service could not start.
@@ -42,10 +45,13 @@ impl AppState {
         let ring = KeyRing::load(&settings.master_key, &store).await?;
         tracing::info!(active_key_id = ring.active().id(), "master key ring loaded");
         let vault = Arc::new(Vault::new(ring, settings.master_key.clone()));
+        let invalidator = Invalidator::new(store.clone());
+        invalidator.listen();
         Ok(AppState {
             settings: Arc::new(settings),
             store,
             vault,
+            invalidator,
         })
     }
 }

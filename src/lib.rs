@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod config;
+pub mod invalidation;
 pub mod metering;
 pub mod oauth;
 pub mod ops;
