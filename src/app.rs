@@ -20,6 +20,8 @@ pub struct AppState {
     pub vault: Arc<Vault>,
     /// Announces revocations and limit changes to every cache on every instance.
     pub invalidator: Invalidator,
+    /// HTTP client for the upstream API (see [`crate::upstream`]).
+    pub upstream: reqwest::Client,
 }
 
 /// Why the service could not start.
@@ -47,11 +49,14 @@ impl AppState {
         let vault = Arc::new(Vault::new(ring, settings.master_key.clone()));
         let invalidator = Invalidator::new(store.clone());
         invalidator.listen();
+        let upstream = crate::upstream::client(&settings)
+            .map_err(|e| StartError::Setup(format!("upstream HTTP client: {e}")))?;
         Ok(AppState {
             settings: Arc::new(settings),
             store,
             vault,
             invalidator,
+            upstream,
         })
     }
 }

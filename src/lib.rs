@@ -14,4 +14,5 @@ pub mod scopes;
 pub mod store;
 pub mod telemetry;
 pub mod tokens;
+pub mod upstream;
 pub mod vault;
