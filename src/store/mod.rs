@@ -128,7 +128,7 @@ impl Store {
                 if let Some(dir) = std::path::Path::new(&path).parent()
                     && !dir.as_os_str().is_empty()
                 {
-                    std::fs::create_dir_all(dir).map_err(|e| {
+                    create_private_dir(dir).map_err(|e| {
                         StoreError::Connect(format!("cannot create {}: {e}", dir.display()))
                     })?;
                 }
@@ -270,6 +270,15 @@ pub fn backend_kind(url: &str) -> Result<BackendKind, StoreError> {
 fn sqlite_path(url: &str) -> String {
     let rest = url.trim_start_matches("sqlite:");
     rest.strip_prefix("//").unwrap_or(rest).to_owned()
+}
+
+/// Creates a directory (and parents) readable by its owner only: it holds the database.
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }
 
 async fn open_sqlite(path: String) -> diesel::ConnectionResult<SqliteConn> {
