@@ -1,0 +1,1 @@
+// Placeholder for the demo app (web/demo/demo.js in main).
