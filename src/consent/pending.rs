@@ -1,0 +1,35 @@
+//! A pending authorization request with the client it came from, as the sign-in, sign-up and
+//! consent pages need it.
+
+use crate::app::AppState;
+use crate::oauth::clients::{self, AppView};
+use crate::store::clients::Client;
+use crate::store::codes::AuthRequest;
+use crate::web::error::PageError;
+
+/// A live request, its client and how the pages show that client.
+pub struct Pending {
+    pub request: AuthRequest,
+    pub client: Client,
+    pub app: AppView,
+}
+
+/// Loads request `id`: [`PageError::RequestExpired`] if it is gone or too old,
+/// [`PageError::UnknownClient`] if its client was removed (or origin clients were switched off)
+/// since.
+pub async fn load(state: &AppState, id: &str) -> Result<Pending, PageError> {
+    let request = state
+        .store
+        .auth_request(id)
+        .await?
+        .ok_or(PageError::RequestExpired)?;
+    let client = clients::resolve(state, &request.client_id)
+        .await?
+        .ok_or(PageError::UnknownClient)?;
+    let app = AppView::new(&client, &request.redirect_uri);
+    Ok(Pending {
+        request,
+        client,
+        app,
+    })
+}
