@@ -30,9 +30,9 @@ impl App {
         App::new(origin, &format!("{origin}/callback"))
     }
 
-    /// The same app starting another authorization (new PKCE pair and state).
-    pub fn again(&self) -> App {
-        App::new(&self.client_id, &self.redirect_uri)
+    /// Starts another authorization: a new PKCE pair and state.
+    pub fn renew(&mut self) {
+        *self = App::new(&self.client_id, &self.redirect_uri);
     }
 
     /// The authorization request's parameters for `scope` (and `response_mode`, if any).

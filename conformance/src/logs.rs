@@ -19,14 +19,19 @@ impl Write for Sink {
     }
 }
 
-/// Starts capturing (once per test binary) everything at `trace` level from Keyward and
-/// `debug` from the rest.
+/// Starts capturing (once per test binary): Keyward and the server-side libraries it drives
+/// (webauthn-rs, axum, tower-http) at `trace`, everything else at `info`. The test's own HTTP
+/// client libraries (cookie_store, reqwest) are left out: they log the cookies they receive,
+/// which is the browser's business, not the server's.
 pub fn capture() {
     CAPTURED.get_or_init(|| {
         let buffer = Arc::new(Mutex::new(Vec::new()));
         let sink = Sink(buffer.clone());
         let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("debug,keyward=trace"))
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "info,keyward=trace,webauthn_rs=trace,webauthn_rs_core=trace,axum=trace,\
+                 tower_http=trace,cookie_store=off,reqwest=off",
+            ))
             .with_writer(move || sink.clone())
             .with_ansi(false)
             .try_init();
