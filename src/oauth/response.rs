@@ -129,8 +129,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn web_message_posts_to_the_exact_origin() {
+    #[tokio::test]
+    async fn web_message_posts_to_the_exact_origin() {
         let r = target(ResponseMode::WebMessage).error(
             "https://kw.example",
             ErrorCode::AccessDenied,
@@ -138,5 +138,25 @@ mod tests {
         );
         assert_eq!(r.status(), StatusCode::OK);
         assert!(r.headers().get(header::LOCATION).is_none());
+        let body = axum::body::to_bytes(r.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let html = String::from_utf8(body.to_vec()).unwrap();
+        let start = html.find(r#"id="kw-response">"#).unwrap() + 17;
+        let end = start + html[start..].find("</script>").unwrap();
+        let data: serde_json::Value = serde_json::from_str(&html[start..end]).unwrap();
+        assert_eq!(data["targetOrigin"], "https://app.example");
+        assert_eq!(
+            data["message"],
+            serde_json::json!({
+                "type": "authorization_response",
+                "response": {
+                    "error": "access_denied",
+                    "error_description": "no",
+                    "state": "s t&a=te",
+                    "iss": "https://kw.example",
+                },
+            })
+        );
     }
 }

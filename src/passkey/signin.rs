@@ -21,7 +21,7 @@ use crate::store::passkeys::PasskeyRow;
 use crate::web::csrf::{CsrfForm, CsrfJson};
 use crate::web::error::{ApiError, PageError};
 use crate::web::headers::Csp;
-use crate::web::session::{Session, SignedIn};
+use crate::web::session::Session;
 use crate::web::templates::Page;
 
 /// `GET /signin`: the passkey button, a link to sign up and, inside an authorization request, a
@@ -148,18 +148,15 @@ pub async fn finish(
 #[tracing::instrument(name = "step_up.start", skip_all)]
 pub async fn step_up_start(
     State(state): State<AppState>,
-    signed_in: SignedIn,
     request: CsrfJson<StartBody>,
 ) -> Result<Response, ApiError> {
     let CsrfJson { session, body } = request;
-    if session.id_hash != signed_in.session.id_hash {
-        return Err(PageError::SessionExpired.into());
-    }
+    let user = session.user(&state).await?;
     let pending_request = RequestQuery::parse(body.request.as_deref())?
         .ok_or_else(|| PageError::InvalidForm("The request id is missing".into()))?;
     let passkeys = state
         .store
-        .passkeys_for_user(&signed_in.user.id)
+        .passkeys_for_user(&user.id)
         .await?
         .iter()
         .map(decode)
@@ -171,7 +168,7 @@ pub async fn step_up_start(
         &state,
         Kind::StepUp,
         &session,
-        Some(&signed_in.user.id),
+        Some(&user.id),
         &auth,
         &pending_request,
     )
