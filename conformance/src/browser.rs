@@ -76,9 +76,20 @@ impl Browser {
         fields: &[(&str, &str)],
         origin: Option<&str>,
     ) -> Page {
+        let headers: Vec<(&str, &str)> = origin.map(|o| ("origin", o)).into_iter().collect();
+        self.post_form_with(path, fields, &headers).await
+    }
+
+    /// A form `POST` with exactly these extra headers (e.g. `Origin`, `Sec-Fetch-Site`).
+    pub async fn post_form_with(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Page {
         let mut request = self.client.post(self.url(path)).form(fields);
-        if let Some(origin) = origin {
-            request = request.header(ORIGIN, origin);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
         Page::read(request.send().await.expect("POST")).await
     }

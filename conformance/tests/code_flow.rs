@@ -220,6 +220,28 @@ async fn token_redirect_uri_and_client_must_match(backend: Backend) {
     );
 }
 
+async fn codes_are_short_lived_and_bound(backend: Backend) {
+    let Some(mut h) = Harness::start(backend).await else {
+        return;
+    };
+    let app = App::origin(ORIGIN);
+    let code = h.code(&app, SCOPE).await;
+    let hash = keyward::tokens::parse(keyward::tokens::TokenKind::Code, &code).expect("a code");
+    let keyward::store::codes::CodeClaim::Claimed(stored) =
+        h.server.state.store.claim_auth_code(&hash).await.unwrap()
+    else {
+        panic!("a fresh code")
+    };
+    assert!(
+        stored.expires_at - stored.created_at <= 60,
+        "codes live at most 60 s"
+    );
+    assert_eq!(stored.client_id, app.client_id);
+    assert_eq!(stored.redirect_uri, app.redirect_uri);
+    assert_eq!(stored.code_challenge, app.challenge);
+    assert_ne!(stored.hash, code, "only the hash is stored");
+}
+
 /// userinfo as a probe of whether an access token is alive.
 async fn userinfo_status(h: &Harness, access_token: &str) -> StatusCode {
     h.http
@@ -761,6 +783,7 @@ on_both_backends!(
     token_binds_redirect_and_client,
     token_redirect_uri_and_client_must_match
 );
+on_both_backends!(code_lifetime_and_binding, codes_are_short_lived_and_bound);
 on_both_backends!(code_replay, replayed_code_fails_and_revokes_its_tokens);
 on_both_backends!(refresh_reuse, reused_refresh_token_revokes_the_family);
 on_both_backends!(origin_client_rules, origin_clients);

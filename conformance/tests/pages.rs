@@ -42,17 +42,39 @@ async fn csrf_on_forms_and_json(backend: Backend) {
         )
         .await;
     assert_eq!(wrong.status, StatusCode::FORBIDDEN);
-    for origin in ["https://evil.example", "null"] {
+    for headers in [
+        &[("origin", "https://evil.example")][..],
+        &[("origin", "null"), ("sec-fetch-site", "cross-site")],
+        &[("sec-fetch-site", "cross-site")],
+        &[
+            ("origin", "https://evil.example"),
+            ("sec-fetch-site", "same-origin"),
+        ],
+    ] {
         let foreign = h
             .browser
-            .post_form_from(
+            .post_form_with(
                 "/consent/deny",
                 &[("csrf", &csrf), ("request", &request)],
-                Some(origin),
+                headers,
             )
             .await;
-        assert_eq!(foreign.status, StatusCode::FORBIDDEN, "Origin {origin}");
+        assert_eq!(foreign.status, StatusCode::FORBIDDEN, "{headers:?}");
     }
+    // What browsers send from a no-referrer page: `Origin: null`, `Sec-Fetch-Site: same-origin`.
+    let other = h.request_id(&App::origin(ORIGIN).params(SCOPE, None)).await;
+    let ours = h
+        .browser
+        .post_form_with(
+            "/consent/deny",
+            &[("csrf", &csrf), ("request", &other)],
+            &[("origin", "null"), ("sec-fetch-site", "same-origin")],
+        )
+        .await;
+    assert_eq!(
+        param(ours.location().unwrap(), "error").as_deref(),
+        Some("access_denied")
+    );
     // JSON: no header, wrong header.
     for token in [None, Some("wrong")] {
         let r = h

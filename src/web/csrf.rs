@@ -1,7 +1,7 @@
 //! CSRF protection for every state-changing form and JSON call of the pages.
 //!
 //! Two independent checks: the request must come from Keyward's own origin (`Origin`, or
-//! `Sec-Fetch-Site` where a browser sends only that), and it must carry the session's CSRF
+//! `Sec-Fetch-Site` where the origin is withheld), and it must carry the session's CSRF
 //! token (a form field `csrf`, or the `X-CSRF-Token` header for JSON), compared in constant
 //! time. `SameSite=Lax` cookies are a third layer, not relied upon.
 
@@ -49,12 +49,17 @@ async fn verify(
     }
 }
 
-/// True unless the browser says the request came from another site. Clients that are not
-/// browsers send neither header; for them the token alone decides.
+/// True unless the browser says the request came from another site.
+///
+/// Our pages send `Referrer-Policy: no-referrer`, under which browsers send `Origin: null` on
+/// form submissions, even to the same origin (Fetch, "serializing a request origin"). So a
+/// `null` origin defers to `Sec-Fetch-Site`, which every current browser sends. Clients that are
+/// not browsers send neither header; for them the token alone decides.
 fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
-    if let Some(origin) = headers.get(header::ORIGIN) {
+    let origin = headers.get(header::ORIGIN).map(|v| v.as_bytes());
+    if let Some(origin) = origin.filter(|o| *o != b"null") {
         let ours = state.settings.public_url.origin().ascii_serialization();
-        return origin.as_bytes() == ours.as_bytes();
+        return origin == ours.as_bytes();
     }
     match headers.get("sec-fetch-site").map(|v| v.as_bytes()) {
         Some(site) => site == b"same-origin" || site == b"none",
