@@ -60,11 +60,6 @@ impl Passkeys {
         self.do_authentication(Url::parse(origin).expect("origin"), options)
     }
 
-    /// How many credentials the authenticator holds.
-    pub fn len(&self) -> usize {
-        self.stored.len()
-    }
-
     /// True when it holds none.
     pub fn is_empty(&self) -> bool {
         self.stored.is_empty()

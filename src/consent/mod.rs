@@ -16,7 +16,6 @@ use crate::app::AppState;
 use crate::invalidation::Invalidation;
 use crate::oauth::errors::ErrorCode;
 use crate::oauth::response::ResponseTarget;
-use crate::passkey::RequestQuery;
 use crate::passkey::signin::verify_step_up;
 use crate::scopes::{self, Scope};
 use crate::store::audit::NewAuditEvent;
@@ -32,7 +31,7 @@ use crate::web::headers::Csp;
 use crate::web::session::Session;
 use crate::web::templates::Page;
 use limits::LimitsForm;
-use pending::Pending;
+use pending::{Pending, RequestQuery};
 
 /// How long an authorization code lives (RFC 9700 asks for a short lifetime).
 pub const CODE_TTL: i64 = 60;

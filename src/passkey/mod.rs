@@ -10,7 +10,6 @@ pub mod signup;
 use axum::Router;
 use axum::routing::{get, post};
 use base64::Engine as _;
-use serde::Deserialize;
 use webauthn_rs::prelude::{Url, Webauthn, WebauthnBuilder};
 
 use crate::app::AppState;
@@ -59,29 +58,5 @@ fn after_sign_in(request: Option<&str>) -> String {
     match request {
         Some(id) => format!("/consent?request={id}"),
         None => "/account".to_owned(),
-    }
-}
-
-/// The `?request=` parameter the sign-in, sign-up and consent pages carry: a pending
-/// authorization request's id.
-#[derive(Debug, Default, Deserialize)]
-pub struct RequestQuery {
-    pub request: Option<String>,
-}
-
-impl RequestQuery {
-    /// The id, checked to be one (a UUID), so it is safe in links and redirects.
-    pub fn request_id(&self) -> Result<Option<String>, PageError> {
-        Self::parse(self.request.as_deref())
-    }
-
-    /// Checks a raw request id; empty means none.
-    pub fn parse(raw: Option<&str>) -> Result<Option<String>, PageError> {
-        match raw.filter(|r| !r.is_empty()) {
-            None => Ok(None),
-            Some(r) => uuid::Uuid::parse_str(r)
-                .map(|u| Some(u.hyphenated().to_string()))
-                .map_err(|_| PageError::RequestExpired),
-        }
     }
 }

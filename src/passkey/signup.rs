@@ -16,9 +16,9 @@ use webauthn_rs_proto::{
 
 use super::ceremony::{self, Kind};
 use super::keycheck;
-use super::{RequestQuery, credential_id, webauthn};
+use super::{credential_id, webauthn};
 use crate::app::AppState;
-use crate::consent::pending;
+use crate::consent::pending::{self, RequestQuery};
 use crate::store::audit::NewAuditEvent;
 use crate::store::passkeys::PasskeyRow;
 use crate::store::users::User;

@@ -146,11 +146,6 @@ impl PageError {
             tracing::error!(error = %self, "request failed");
         }
     }
-
-    /// This error as JSON, for the pages' own scripts.
-    pub fn json(self) -> ApiError {
-        ApiError(self)
-    }
 }
 
 impl From<crate::vault::VaultError> for PageError {
