@@ -47,6 +47,11 @@ impl AppState {
         let ring = KeyRing::load(&settings.master_key, &store).await?;
         tracing::info!(active_key_id = ring.active().id(), "master key ring loaded");
         let vault = Arc::new(Vault::new(ring, settings.master_key.clone()));
+        crate::passkey::relying_party(&settings).map_err(StartError::Setup)?;
+        crate::oauth::id_token::ensure_signing_key(&store, &vault)
+            .await
+            .map_err(|e| StartError::Setup(format!("ID token signing key: {e}")))?;
+        crate::oauth::spawn_housekeeping(store.clone());
         let invalidator = Invalidator::new(store.clone());
         invalidator.listen();
         let upstream = crate::upstream::client(&settings)
@@ -63,7 +68,10 @@ impl AppState {
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
-    Router::new().merge(crate::ops::routes()).with_state(state)
+    Router::new()
+        .merge(crate::ops::routes())
+        .merge(crate::web::routes(&state))
+        .with_state(state)
 }
 
 /// A bound, not yet serving instance; lets callers learn the port before serving (tests bind

@@ -4,15 +4,19 @@
 //! OIDC ID tokens) and a resource proxy under `/v1` that swaps an app's token for the person's
 //! key and streams the upstream's answer back. See `docs/` and `../shared/DESIGN.md`.
 
+pub mod account;
 pub mod app;
 pub mod config;
+pub mod consent;
 pub mod invalidation;
 pub mod metering;
 pub mod oauth;
 pub mod ops;
+pub mod passkey;
 pub mod scopes;
 pub mod store;
 pub mod telemetry;
 pub mod tokens;
 pub mod upstream;
 pub mod vault;
+pub mod web;

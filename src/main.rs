@@ -5,8 +5,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use keyward::app::{AppState, Server, shutdown_signal};
 use keyward::config::{Settings, SettingsArgs};
+use keyward::invalidation::{Invalidation, Invalidator};
+use keyward::oauth::clients::{NewClient, register};
+use keyward::oauth::id_token::rotate_signing_key;
 use keyward::store::Store;
-use keyward::vault::{KeyRing, MasterKey, rotate};
+use keyward::store::clients::ClientKind;
+use keyward::vault::{KeyRing, MasterKey, Vault, rotate};
 
 /// Keyward lets people sign in to AI apps with their own OpenAI API key; the app never sees the
 /// key. It is an OAuth 2.0 authorization server (passkeys, consent, PKCE) with an
@@ -33,6 +37,46 @@ enum Command {
     /// Manage the master key ring that seals people's provider keys.
     #[command(subcommand)]
     Vault(VaultCommand),
+    /// Register, list and remove the apps (OAuth clients) this server knows.
+    #[command(subcommand)]
+    Clients(ClientsCommand),
+    /// Manage the key that signs OpenID Connect ID tokens.
+    #[command(subcommand)]
+    SigningKey(SigningKeyCommand),
+}
+
+#[derive(Subcommand)]
+enum ClientsCommand {
+    /// Register an app. Prints its client_id (and, with --confidential, its secret, once).
+    Add {
+        /// The name people see on the consent screen.
+        #[arg(long)]
+        name: String,
+        /// An exact redirect URI (repeat for several). https, http on 127.0.0.1/[::1]/localhost
+        /// (any port), or a native app's private-use scheme such as com.example.app:/cb.
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        /// A server-side app that can keep a secret: it gets one for the token endpoint.
+        #[arg(long)]
+        confidential: bool,
+        /// An https URL of the app's logo, shown on the consent screen.
+        #[arg(long)]
+        logo_url: Option<String>,
+    },
+    /// List registered apps.
+    List,
+    /// Remove an app; its grants and tokens stop working.
+    Remove {
+        /// The app's client_id.
+        client_id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum SigningKeyCommand {
+    /// Create a new ID token signing key; every instance signs with it from now on, and older
+    /// keys stay published so tokens they signed still verify.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -79,6 +123,21 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
             Ok(())
         }
         Command::Vault(cmd) => vault(cmd, settings).await,
+        Command::Clients(cmd) => clients(cmd, settings).await,
+        Command::SigningKey(SigningKeyCommand::Rotate) => {
+            let store = Store::open(&settings.database_url)
+                .await
+                .map_err(|e| e.to_string())?;
+            let ring = KeyRing::load(&settings.master_key, &store)
+                .await
+                .map_err(|e| e.to_string())?;
+            let vault = Vault::new(ring, settings.master_key.clone());
+            let kid = rotate_signing_key(&store, &vault)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("new ID token signing key {kid} is now in use; older keys stay in the JWKS");
+            Ok(())
+        }
     }
 }
 
@@ -152,6 +211,77 @@ async fn vault(cmd: VaultCommand, settings: Settings) -> Result<(), String> {
                 }
             );
             Ok(())
+        }
+    }
+}
+
+async fn clients(cmd: ClientsCommand, settings: Settings) -> Result<(), String> {
+    let store = Store::open(&settings.database_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    match cmd {
+        ClientsCommand::Add {
+            name,
+            redirect_uris,
+            confidential,
+            logo_url,
+        } => {
+            let new = NewClient {
+                name,
+                redirect_uris,
+                logo_url,
+                confidential,
+            };
+            let (client, secret) = register(&store, new, ClientKind::Registered)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("client_id: {}", client.id);
+            if let Some(secret) = secret {
+                println!("client_secret: {secret}");
+                println!("(shown once: Keyward stores only its hash)");
+            }
+            Ok(())
+        }
+        ClientsCommand::List => {
+            let clients = store
+                .clients(&[ClientKind::Registered, ClientKind::Dynamic])
+                .await
+                .map_err(|e| e.to_string())?;
+            if clients.is_empty() {
+                println!("no registered clients");
+            }
+            for c in clients {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    c.id,
+                    c.kind.as_str(),
+                    if c.is_confidential() {
+                        "confidential"
+                    } else {
+                        "public"
+                    },
+                    c.name,
+                    c.redirect_uris.join(" ")
+                );
+            }
+            Ok(())
+        }
+        ClientsCommand::Remove { client_id } => {
+            if store
+                .delete_client(&client_id)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                // Running instances drop cached tokens (at once on PostgreSQL; on SQLite
+                // within the proxy cache's lifetime).
+                Invalidator::new(store.clone())
+                    .publish(Invalidation::Flush)
+                    .await;
+                println!("removed {client_id}; its grants and tokens no longer work");
+                Ok(())
+            } else {
+                Err(format!("no client {client_id}"))
+            }
         }
     }
 }

@@ -1,5 +1,5 @@
-//! Bearer secrets Keyward hands out: access tokens (`kw_at_…`), refresh tokens (`kw_rt_…`) and
-//! authorization codes (`kw_ac_…`).
+//! Bearer secrets Keyward hands out: access tokens (`kw_at_…`), refresh tokens (`kw_rt_…`),
+//! authorization codes (`kw_ac_…`) and confidential clients' secrets (`kw_cs_…`).
 //!
 //! Each carries 256 random bits in base62 plus a CRC-32 checksum, like GitHub's tokens, so
 //! secret scanners can recognise a real one and typos are rejected without a store lookup.
@@ -15,6 +15,8 @@ pub enum TokenKind {
     Access,
     Refresh,
     Code,
+    /// A confidential client's secret, shown once by `keyward clients add`.
+    ClientSecret,
 }
 
 impl TokenKind {
@@ -24,6 +26,7 @@ impl TokenKind {
             Self::Access => "kw_at_",
             Self::Refresh => "kw_rt_",
             Self::Code => "kw_ac_",
+            Self::ClientSecret => "kw_cs_",
         }
     }
 }

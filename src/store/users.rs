@@ -3,8 +3,10 @@
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::schema::users;
-use super::{Store, StoreError, with_conn};
+use super::passkeys::PasskeyRow;
+use super::schema::{passkeys, users, vault_entries};
+use super::vault_entries::VaultEntry;
+use super::{Store, StoreError, now, with_conn};
 
 /// A person with an account.
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
@@ -23,6 +25,35 @@ impl Store {
         with_conn!(self, conn => {
             diesel::insert_into(users::table).values(user).execute(conn).await?;
             Ok(())
+        })
+    }
+
+    /// Creates an account in one transaction: the user, their first passkey and their sealed
+    /// provider key (already sealed for `user.id`). Fails as a whole if the passkey's credential
+    /// id is registered already.
+    pub async fn create_account(
+        &self,
+        user: &User,
+        passkey: &PasskeyRow,
+        key_id: &str,
+        jwe: &str,
+    ) -> Result<(), StoreError> {
+        use diesel_async::AsyncConnection as _;
+        let t = now();
+        let entry = VaultEntry {
+            user_id: user.id.clone(),
+            key_id: key_id.to_owned(),
+            jwe: jwe.to_owned(),
+            created_at: t,
+            updated_at: t,
+        };
+        with_conn!(self, conn => {
+            conn.transaction::<_, StoreError, _>(async |conn| {
+                diesel::insert_into(users::table).values(user).execute(conn).await?;
+                diesel::insert_into(passkeys::table).values(passkey).execute(conn).await?;
+                diesel::insert_into(vault_entries::table).values(&entry).execute(conn).await?;
+                Ok(())
+            }).await
         })
     }
 

@@ -160,7 +160,8 @@ pub fn test_settings(db: &TestDb, upstream: &str) -> Settings {
 
 /// A running Keyward on a loopback port, with its mock upstream.
 pub struct TestServer {
-    /// e.g. `http://127.0.0.1:PORT` (no trailing slash).
+    /// e.g. `http://localhost:PORT` (no trailing slash): WebAuthn needs a domain name as
+    /// relying party ID, so the public URL (and issuer) says `localhost`, not an IP address.
     pub url: String,
     pub state: AppState,
     pub mock: MockUpstream,
@@ -188,7 +189,9 @@ impl TestServer {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         settings.listen = addr;
-        settings.public_url = format!("http://{addr}").parse().expect("url");
+        settings.public_url = format!("http://localhost:{}", addr.port())
+            .parse()
+            .expect("url");
         settings.issuer = settings.public_url.clone();
         configure(&mut settings);
         let state = AppState::open(settings).await.expect("start keyward");
@@ -203,13 +206,39 @@ impl TestServer {
                 .expect("serve");
         });
         Some(TestServer {
-            url: format!("http://{addr}"),
+            url: format!("http://localhost:{}", addr.port()),
             state,
             mock,
             db,
             shutdown: Some(tx),
             task: Some(task),
         })
+    }
+
+    /// Starts a second instance sharing this one's store, master key and public URL (as
+    /// behind a load balancer), listening on its own port.
+    pub async fn start_sibling(&self) -> Sibling {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let mut settings = (*self.state.settings).clone();
+        settings.listen = addr;
+        let state = AppState::open(settings).await.expect("start sibling");
+        let server = Server::with_listener(listener, state.clone());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = server
+                .run(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Sibling {
+            url: format!("http://localhost:{}", addr.port()),
+            state,
+            _shutdown: tx,
+        }
     }
 
     /// `{url}/v1`.
@@ -234,6 +263,14 @@ impl Drop for TestServer {
             let _ = tx.send(());
         }
     }
+}
+
+/// Another instance on the same store (see [`TestServer::start_sibling`]); stops when dropped.
+pub struct Sibling {
+    /// Where this instance listens, e.g. `http://localhost:PORT`.
+    pub url: String,
+    pub state: AppState,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
 /// A person with a provider key in the vault.

@@ -1,0 +1,338 @@
+//! The limits a person sets on an app at consent: monthly budget, requests per minute, allowed
+//! models and lifetime. Parsed from the consent form, shown back in it, and summarised in words.
+
+use serde::Serialize;
+
+use crate::store::grants::{Grant, Limits};
+use crate::web::form::FormFields;
+
+/// Models offered as checkboxes (besides "any model").
+pub const MODELS: &[&str] = &[
+    "gpt-5",
+    "gpt-5-mini",
+    "gpt-5-nano",
+    "gpt-4.1",
+    "gpt-4.1-mini",
+    "gpt-4.1-nano",
+    "gpt-4o",
+    "gpt-4o-mini",
+    "o4-mini",
+];
+
+/// The checkbox value meaning "any model".
+const ANY_MODEL: &str = "*";
+/// Largest budget the form accepts, in USD.
+const MAX_BUDGET_USD: i64 = 100_000;
+
+/// How long a grant lasts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lifetime {
+    Days(i64),
+    UntilRevoked,
+}
+
+/// The choices, in the order shown: (form value, label, lifetime).
+const LIFETIMES: &[(&str, &str, Lifetime)] = &[
+    ("1d", "1 day", Lifetime::Days(1)),
+    ("30d", "30 days", Lifetime::Days(30)),
+    ("90d", "90 days", Lifetime::Days(90)),
+    ("forever", "Until I revoke it", Lifetime::UntilRevoked),
+];
+
+/// Why the form's limits were refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LimitsError {
+    #[error(
+        "The budget must be an amount in US dollars between 0 and {MAX_BUDGET_USD}, like 10 or 2.50"
+    )]
+    Budget,
+    #[error("Requests per minute must be a whole number from 1 to 100000")]
+    Rpm,
+    #[error("Choose at least one model, or \"Any model\"")]
+    NoModel,
+    #[error("Choose one of the offered models")]
+    UnknownModel,
+    #[error("Choose how long the app may use your key")]
+    Lifetime,
+}
+
+/// Limits as the consent form holds them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LimitsForm {
+    pub budget_microusd: Option<i64>,
+    pub rpm: Option<u32>,
+    /// Empty: any model.
+    pub models: Vec<String>,
+    pub lifetime: Lifetime,
+}
+
+impl Default for LimitsForm {
+    /// What a new app gets unless the person changes it: a small budget, a human pace, any
+    /// model, a month.
+    fn default() -> Self {
+        LimitsForm {
+            budget_microusd: Some(10_000_000),
+            rpm: Some(60),
+            models: Vec::new(),
+            lifetime: Lifetime::Days(30),
+        }
+    }
+}
+
+impl LimitsForm {
+    /// The form pre-filled from an existing grant (for re-consent). Its remaining lifetime is
+    /// rounded up to the next offered choice.
+    pub fn from_grant(grant: &Grant, now: i64) -> LimitsForm {
+        let lifetime = match grant.limits.expires_at {
+            None => Lifetime::UntilRevoked,
+            Some(end) => {
+                let days = ((end - now).max(0) + 86_399) / 86_400;
+                LIFETIMES
+                    .iter()
+                    .find_map(|(_, _, l)| match l {
+                        Lifetime::Days(d) if *d >= days => Some(*l),
+                        _ => None,
+                    })
+                    .unwrap_or(Lifetime::UntilRevoked)
+            }
+        };
+        LimitsForm {
+            budget_microusd: grant.limits.budget_microusd,
+            rpm: grant.limits.rpm,
+            models: grant.limits.models.clone(),
+            lifetime,
+        }
+    }
+
+    /// Reads the form. Without API scopes (`has_api` false) only the lifetime applies.
+    pub fn parse(fields: &FormFields, has_api: bool) -> Result<LimitsForm, LimitsError> {
+        let lifetime = LIFETIMES
+            .iter()
+            .find(|(value, _, _)| fields.one("lifetime").ok().flatten() == Some(value))
+            .map(|(_, _, l)| *l)
+            .ok_or(LimitsError::Lifetime)?;
+        if !has_api {
+            return Ok(LimitsForm {
+                budget_microusd: None,
+                rpm: None,
+                models: Vec::new(),
+                lifetime,
+            });
+        }
+        let budget_microusd = match fields.one("budget_usd").map_err(|_| LimitsError::Budget)? {
+            None => None,
+            Some(text) => Some(parse_usd(text).ok_or(LimitsError::Budget)?),
+        };
+        let rpm = match fields.one("rpm").map_err(|_| LimitsError::Rpm)? {
+            None => None,
+            Some(text) => Some(
+                text.trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=100_000).contains(n))
+                    .ok_or(LimitsError::Rpm)?,
+            ),
+        };
+        let chosen: Vec<&str> = fields.all("models").collect();
+        let models = if chosen.contains(&ANY_MODEL) {
+            Vec::new()
+        } else if chosen.is_empty() {
+            return Err(LimitsError::NoModel);
+        } else if chosen.iter().all(|m| MODELS.contains(m)) {
+            let mut models: Vec<String> = chosen.iter().map(|m| (*m).to_owned()).collect();
+            models.dedup();
+            models
+        } else {
+            return Err(LimitsError::UnknownModel);
+        };
+        Ok(LimitsForm {
+            budget_microusd,
+            rpm,
+            models,
+            lifetime,
+        })
+    }
+
+    /// The grant limits, with the lifetime counted from `now`.
+    pub fn to_limits(&self, now: i64) -> Limits {
+        Limits {
+            models: self.models.clone(),
+            budget_microusd: self.budget_microusd,
+            rpm: self.rpm,
+            expires_at: match self.lifetime {
+                Lifetime::Days(d) => Some(now + d * 86_400),
+                Lifetime::UntilRevoked => None,
+            },
+        }
+    }
+
+    /// The limits in words, for the "continue" screen and the activity log.
+    pub fn summary(&self) -> String {
+        let budget = match self.budget_microusd {
+            Some(m) => format!("budget ${} a month", format_usd(m)),
+            None => "no budget".to_owned(),
+        };
+        let rpm = match self.rpm {
+            Some(n) => format!("{n} requests a minute"),
+            None => "no rate limit".to_owned(),
+        };
+        let models = if self.models.is_empty() {
+            "any model".to_owned()
+        } else {
+            self.models.join(", ")
+        };
+        let lifetime = LIFETIMES
+            .iter()
+            .find(|(_, _, l)| *l == self.lifetime)
+            .map(|(_, label, _)| label.to_lowercase())
+            .unwrap_or_default();
+        format!("{budget} · {rpm} · {models} · {lifetime}")
+    }
+
+    /// What the form's fields show.
+    pub fn view(&self) -> LimitsView {
+        LimitsView {
+            budget_usd: self.budget_microusd.map(format_usd).unwrap_or_default(),
+            rpm: self.rpm.map(|n| n.to_string()).unwrap_or_default(),
+            any_model: self.models.is_empty(),
+            models: MODELS
+                .iter()
+                .map(|m| Choice {
+                    value: m,
+                    label: m,
+                    checked: self.models.iter().any(|c| c == m),
+                })
+                .collect(),
+            lifetimes: LIFETIMES
+                .iter()
+                .map(|(value, label, l)| Choice {
+                    value,
+                    label,
+                    checked: *l == self.lifetime,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The consent form's field values.
+#[derive(Debug, Serialize)]
+pub struct LimitsView {
+    pub budget_usd: String,
+    pub rpm: String,
+    pub any_model: bool,
+    pub models: Vec<Choice>,
+    pub lifetimes: Vec<Choice>,
+}
+
+/// One checkbox or radio button.
+#[derive(Debug, Serialize)]
+pub struct Choice {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub checked: bool,
+}
+
+/// "12.5" → 12_500_000 micro-USD; at most 6 decimals, between 0 and the maximum.
+fn parse_usd(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    if whole.is_empty() && fraction.is_empty()
+        || fraction.len() > 6
+        || !whole
+            .bytes()
+            .chain(fraction.bytes())
+            .all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    if whole > MAX_BUDGET_USD {
+        return None;
+    }
+    let fraction: i64 = format!("{fraction:0<6}").parse().ok()?;
+    let total = whole * 1_000_000 + fraction;
+    (total <= MAX_BUDGET_USD * 1_000_000).then_some(total)
+}
+
+/// 12_500_000 → "12.50"; sub-cent amounts keep their digits.
+fn format_usd(microusd: i64) -> String {
+    let (whole, fraction) = (microusd / 1_000_000, microusd % 1_000_000);
+    if fraction % 10_000 == 0 {
+        format!("{whole}.{:02}", fraction / 10_000)
+    } else {
+        format!("{whole}.{}", format!("{fraction:06}").trim_end_matches('0'))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usd_amounts_round_trip() {
+        assert_eq!(parse_usd("10"), Some(10_000_000));
+        assert_eq!(parse_usd("2.5"), Some(2_500_000));
+        assert_eq!(parse_usd(".25"), Some(250_000));
+        assert_eq!(parse_usd("0.000001"), Some(1));
+        assert_eq!(parse_usd("100000"), Some(100_000_000_000));
+        for bad in ["", ".", "-1", "1e3", "1.0000001", "100000.01", "ten", "1,5"] {
+            assert_eq!(parse_usd(bad), None, "{bad}");
+        }
+        assert_eq!(format_usd(10_000_000), "10.00");
+        assert_eq!(format_usd(2_500_000), "2.50");
+        assert_eq!(format_usd(1), "0.000001");
+    }
+
+    #[test]
+    fn form_parses_limits() {
+        let f = FormFields::parse(
+            b"budget_usd=5&rpm=20&models=gpt-4o-mini&models=o4-mini&lifetime=90d",
+        );
+        let l = LimitsForm::parse(&f, true).unwrap();
+        assert_eq!(l.budget_microusd, Some(5_000_000));
+        assert_eq!(l.rpm, Some(20));
+        assert_eq!(l.models, vec!["gpt-4o-mini", "o4-mini"]);
+        assert_eq!(l.to_limits(100).expires_at, Some(100 + 90 * 86_400));
+        assert_eq!(
+            l.summary(),
+            "budget $5.00 a month · 20 requests a minute · gpt-4o-mini, o4-mini · 90 days"
+        );
+
+        let any = FormFields::parse(b"budget_usd=&rpm=&models=*&models=gpt-5&lifetime=forever");
+        let l = LimitsForm::parse(&any, true).unwrap();
+        assert_eq!((l.budget_microusd, l.rpm), (None, None));
+        assert!(l.models.is_empty());
+        assert_eq!(l.to_limits(100).expires_at, None);
+
+        for (body, err) in [
+            (&b"models=*&lifetime=2d"[..], LimitsError::Lifetime),
+            (b"lifetime=1d", LimitsError::NoModel),
+            (b"models=gpt-99&lifetime=1d", LimitsError::UnknownModel),
+            (b"budget_usd=-3&models=*&lifetime=1d", LimitsError::Budget),
+            (b"rpm=0&models=*&lifetime=1d", LimitsError::Rpm),
+        ] {
+            assert_eq!(LimitsForm::parse(&FormFields::parse(body), true), Err(err));
+        }
+        assert!(LimitsForm::parse(&FormFields::parse(b"lifetime=1d"), false).is_ok());
+    }
+
+    #[test]
+    fn remaining_lifetime_rounds_up_to_a_choice() {
+        let mut g = Grant::new("u", "c", vec![], Limits::default());
+        g.limits.expires_at = Some(1000 + 20 * 86_400);
+        assert_eq!(
+            LimitsForm::from_grant(&g, 1000).lifetime,
+            Lifetime::Days(30)
+        );
+        g.limits.expires_at = None;
+        assert_eq!(
+            LimitsForm::from_grant(&g, 1000).lifetime,
+            Lifetime::UntilRevoked
+        );
+    }
+}

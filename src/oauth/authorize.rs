@@ -1,0 +1,176 @@
+//! `GET /oauth/authorize`: validates an authorization request (RFC 6749 §4.1.1 with PKCE and
+//! the RFC 9700 rules), stores it server-side, and sends the person on to sign-in and consent
+//! carrying only the request's random id.
+//!
+//! Until the client and its redirect URI are known to be good, errors are shown as a page and
+//! never redirected (RFC 6749 §4.1.2.1): that is what keeps this endpoint from being an open
+//! redirector. After that, errors go back to the app with `state` and `iss`.
+
+use axum::extract::{RawQuery, State};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::clients;
+use super::errors::ErrorCode;
+use super::pkce;
+use super::response::{ResponseMode, ResponseTarget};
+use crate::app::AppState;
+use crate::scopes;
+use crate::store::codes::AuthRequest;
+use crate::store::{new_id, now};
+use crate::web::error::PageError;
+use crate::web::form::FormFields;
+
+/// How long a person has to sign in (or sign up) and consent.
+pub const REQUEST_TTL: i64 = 15 * 60;
+/// Longest `state` or `nonce` accepted; they are stored and echoed.
+const MAX_ECHOED_LEN: usize = 2048;
+
+/// Why a request was refused: before the redirect URI is trusted (a page), or after (a
+/// response to the app).
+#[derive(Debug)]
+pub enum AuthorizeError {
+    Page(PageError),
+    Redirect {
+        target: ResponseTarget,
+        code: ErrorCode,
+        description: String,
+    },
+}
+
+impl From<PageError> for AuthorizeError {
+    fn from(e: PageError) -> Self {
+        AuthorizeError::Page(e)
+    }
+}
+
+/// The endpoint.
+#[tracing::instrument(name = "oauth.authorize", skip_all)]
+pub async fn authorize(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    let fields = FormFields::parse(query.unwrap_or_default().as_bytes());
+    let request = match validate(&state, &fields).await {
+        Ok(request) => request,
+        Err(AuthorizeError::Page(e)) => return e.into_response(),
+        Err(AuthorizeError::Redirect {
+            target,
+            code,
+            description,
+        }) => {
+            tracing::info!(error = code.as_str(), "authorization request refused");
+            return target.error(state.settings.issuer_str(), code, &description);
+        }
+    };
+    if let Err(e) = state.store.insert_auth_request(&request).await {
+        return PageError::from(e).into_response();
+    }
+    tracing::info!(client_id = %request.client_id, "authorization request accepted");
+    Redirect::to(&format!("/consent?request={}", request.id)).into_response()
+}
+
+/// Checks every parameter and builds the pending request.
+pub async fn validate(
+    state: &AppState,
+    fields: &FormFields,
+) -> Result<AuthRequest, AuthorizeError> {
+    let invalid = |e: crate::web::form::FieldError| PageError::InvalidRequest(e.to_string());
+    let client_id = fields.required("client_id").map_err(invalid)?;
+    let client = clients::resolve(state, client_id)
+        .await
+        .map_err(PageError::from)?
+        .ok_or(PageError::UnknownClient)?;
+    let redirect_uri = fields.required("redirect_uri").map_err(invalid)?;
+    clients::check_redirect(&client, redirect_uri)
+        .map_err(|e| PageError::BadRedirectUri(e.to_string()))?;
+
+    // From here on the app can be told what is wrong.
+    let mode = ResponseMode::parse(fields.one("response_mode").ok().flatten());
+    let mut target = ResponseTarget {
+        redirect_uri: redirect_uri.to_owned(),
+        mode: mode.unwrap_or(ResponseMode::Query),
+        state: None,
+    };
+    let fail =
+        |target: &ResponseTarget, code: ErrorCode, description: String| AuthorizeError::Redirect {
+            target: target.clone(),
+            code,
+            description,
+        };
+    let invalid_request =
+        |target: &ResponseTarget, d: String| fail(target, ErrorCode::InvalidRequest, d);
+
+    let app_state = fields
+        .one("state")
+        .map_err(|e| invalid_request(&target, e.to_string()))?;
+    if app_state.is_some_and(|s| s.len() > MAX_ECHOED_LEN) {
+        return Err(invalid_request(&target, "state is too long".into()));
+    }
+    target.state = app_state.map(str::to_owned);
+
+    if mode.is_none() {
+        return Err(invalid_request(
+            &target,
+            "response_mode must be query or web_message".into(),
+        ));
+    }
+    if target.mode == ResponseMode::WebMessage
+        && super::redirect::message_target(redirect_uri).is_none()
+    {
+        return Err(invalid_request(
+            &target,
+            "response_mode=web_message needs an http(s) redirect_uri".into(),
+        ));
+    }
+    match fields.one("response_type") {
+        Ok(Some("code")) => {}
+        Ok(Some(_)) => {
+            return Err(fail(
+                &target,
+                ErrorCode::UnsupportedResponseType,
+                "only response_type=code is supported".into(),
+            ));
+        }
+        Ok(None) => return Err(invalid_request(&target, "response_type is required".into())),
+        Err(e) => return Err(invalid_request(&target, e.to_string())),
+    }
+    let read = |name: &str| {
+        fields
+            .one(name)
+            .map_err(|e| invalid_request(&target, e.to_string()))
+    };
+    let challenge = pkce::check_challenge(read("code_challenge_method")?, read("code_challenge")?)
+        .map_err(|e| invalid_request(&target, e.to_string()))?;
+    let scope = read("scope")?.unwrap_or_default();
+    let (known, unknown) = scopes::parse(scope);
+    if !unknown.is_empty() {
+        let mut names = unknown.join(" ");
+        names.truncate(200);
+        return Err(fail(
+            &target,
+            ErrorCode::InvalidScope,
+            format!("unknown scope: {names}"),
+        ));
+    }
+    if known.is_empty() {
+        return Err(fail(
+            &target,
+            ErrorCode::InvalidScope,
+            "scope is required, e.g. \"openai.chat openai.models\"".into(),
+        ));
+    }
+    let nonce = read("nonce")?;
+    if nonce.is_some_and(|n| n.len() > MAX_ECHOED_LEN) {
+        return Err(invalid_request(&target, "nonce is too long".into()));
+    }
+    let t = now();
+    Ok(AuthRequest {
+        id: new_id(),
+        client_id: client.id,
+        redirect_uri: target.redirect_uri,
+        scopes: known.iter().map(|s| s.name).collect::<Vec<_>>().join(" "),
+        state: target.state,
+        nonce: nonce.map(str::to_owned),
+        code_challenge: challenge,
+        response_mode: target.mode.as_str().to_owned(),
+        created_at: t,
+        expires_at: t + REQUEST_TTL,
+    })
+}

@@ -1,0 +1,241 @@
+//! Sign-in with a discoverable passkey (no user name), the step-up assertion that approving an
+//! app requires, and sign-out.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::context;
+use minijinja::value::Serde;
+use serde::Deserialize;
+use webauthn_rs::prelude::{
+    AuthenticationResult, DiscoverableAuthentication, Passkey, PasskeyAuthentication,
+    PublicKeyCredential,
+};
+
+use super::ceremony::{self, Kind};
+use super::{credential_id, webauthn};
+use crate::app::AppState;
+use crate::consent::pending::{self, RequestQuery};
+use crate::store::audit::NewAuditEvent;
+use crate::store::passkeys::PasskeyRow;
+use crate::web::csrf::{CsrfForm, CsrfJson};
+use crate::web::error::{ApiError, PageError};
+use crate::web::headers::Csp;
+use crate::web::session::Session;
+use crate::web::templates::Page;
+
+/// `GET /signin`: the passkey button, a link to sign up and, inside an authorization request, a
+/// way to cancel it.
+pub async fn page(
+    State(state): State<AppState>,
+    session: Session,
+    Query(query): Query<RequestQuery>,
+) -> Result<Response, PageError> {
+    let request = query.request_id()?;
+    let (app, csp) = match &request {
+        Some(id) => {
+            let p = pending::load(&state, id).await?;
+            let csp = Csp::with_form_target(&p.request.redirect_uri);
+            (Some(p.app), csp)
+        }
+        None => (None, Csp::default()),
+    };
+    let data = serde_json::json!({ "csrf": session.csrf, "request": request });
+    let page = Page::render(
+        "signin.html",
+        context! { data => Serde(data), csrf => &session.csrf, request, app => Serde(app) },
+    )
+    .csp(csp);
+    Ok((session.cookie(), page).into_response())
+}
+
+/// Body of the start calls.
+#[derive(Deserialize)]
+pub struct StartBody {
+    request: Option<String>,
+}
+
+/// Body of the finish call.
+#[derive(Deserialize)]
+pub struct FinishBody {
+    ceremony: String,
+    credential: PublicKeyCredential,
+}
+
+/// `POST /passkey/signin/start`: a challenge any of this site's passkeys can answer.
+#[tracing::instrument(name = "signin.start", skip_all)]
+pub async fn start(
+    State(state): State<AppState>,
+    request: CsrfJson<StartBody>,
+) -> Result<Response, ApiError> {
+    let CsrfJson { session, body } = request;
+    let pending_request = RequestQuery::parse(body.request.as_deref())?;
+    let (mut options, auth) = webauthn(&state.settings)?
+        .start_discoverable_authentication()
+        .map_err(|e| PageError::Internal(format!("webauthn start: {e}")))?;
+    // A button press, not autofill: let the browser show its passkey dialog.
+    options.mediation = None;
+    let id = ceremony::save(
+        &state,
+        Kind::Authenticate,
+        &session,
+        None,
+        &auth,
+        &pending_request,
+    )
+    .await?;
+    Ok(Json(serde_json::json!({ "ceremony": id, "options": options })).into_response())
+}
+
+/// `POST /passkey/signin/finish`: verifies the assertion, finds the account by the passkey's
+/// user handle, and starts a fresh signed-in session.
+#[tracing::instrument(name = "signin.finish", skip_all)]
+pub async fn finish(
+    State(state): State<AppState>,
+    request: CsrfJson<FinishBody>,
+) -> Result<Response, ApiError> {
+    let CsrfJson { session, body } = request;
+    let taken = ceremony::take::<DiscoverableAuthentication, Option<String>>(
+        &state,
+        Kind::Authenticate,
+        &body.ceremony,
+        &session,
+    )
+    .await?;
+    let webauthn = webauthn(&state.settings)?;
+    let (handle, cred_id) = webauthn
+        .identify_discoverable_authentication(&body.credential)
+        .map_err(|_| PageError::UnknownPasskey)?;
+    let user = state
+        .store
+        .user_by_webauthn_id(&handle.to_string())
+        .await?
+        .ok_or(PageError::UnknownPasskey)?;
+    let cred_id = credential_id(cred_id);
+    let rows = state.store.passkeys_for_user(&user.id).await?;
+    let row = rows
+        .iter()
+        .find(|r| r.id == cred_id)
+        .ok_or(PageError::UnknownPasskey)?;
+    let mut passkey = decode(row)?;
+    let result = webauthn
+        .finish_discoverable_authentication_v2(&body.credential, taken.state, &passkey)
+        .map_err(|e| {
+            tracing::info!(error = %e, "passkey sign-in refused");
+            PageError::PasskeyFailed
+        })?;
+    record_use(&state, row, &mut passkey, &result).await?;
+    state
+        .store
+        .record_audit(&NewAuditEvent::new(
+            &user.id,
+            "sign_in",
+            &format!("passkey: {}", row.name),
+        ))
+        .await?;
+    tracing::info!("signed in");
+    let session = Session::sign_in(&state, &session, &user.id).await?;
+    let redirect = super::after_sign_in(taken.data.as_deref());
+    Ok((
+        session.cookie(),
+        Json(serde_json::json!({ "redirect": redirect })),
+    )
+        .into_response())
+}
+
+/// `POST /passkey/step-up/start`: a challenge for the signed-in person's own passkeys, bound to
+/// the authorization request they are approving.
+#[tracing::instrument(name = "step_up.start", skip_all)]
+pub async fn step_up_start(
+    State(state): State<AppState>,
+    request: CsrfJson<StartBody>,
+) -> Result<Response, ApiError> {
+    let CsrfJson { session, body } = request;
+    let user = session.user(&state).await?;
+    let pending_request = RequestQuery::parse(body.request.as_deref())?
+        .ok_or_else(|| PageError::InvalidForm("The request id is missing".into()))?;
+    let passkeys = state
+        .store
+        .passkeys_for_user(&user.id)
+        .await?
+        .iter()
+        .map(decode)
+        .collect::<Result<Vec<_>, _>>()?;
+    let (options, auth) = webauthn(&state.settings)?
+        .start_passkey_authentication(&passkeys)
+        .map_err(|e| PageError::Internal(format!("webauthn start: {e}")))?;
+    let id = ceremony::save(
+        &state,
+        Kind::StepUp,
+        &session,
+        Some(&user.id),
+        &auth,
+        &pending_request,
+    )
+    .await?;
+    Ok(Json(serde_json::json!({ "ceremony": id, "options": options })).into_response())
+}
+
+/// Verifies a step-up assertion: the ceremony must have been started by this session, for this
+/// person and this authorization request, and the passkey must be one of theirs.
+pub async fn verify_step_up(
+    state: &AppState,
+    session: &Session,
+    user_id: &str,
+    request_id: &str,
+    ceremony_id: &str,
+    assertion: &str,
+) -> Result<(), PageError> {
+    let taken =
+        ceremony::take::<PasskeyAuthentication, String>(state, Kind::StepUp, ceremony_id, session)
+            .await?;
+    if taken.user_id.as_deref() != Some(user_id) || taken.data != request_id {
+        tracing::warn!("step-up ceremony used for another person or request; refused");
+        return Err(PageError::CeremonyExpired);
+    }
+    let credential: PublicKeyCredential =
+        serde_json::from_str(assertion).map_err(|_| PageError::PasskeyFailed)?;
+    let result = webauthn(&state.settings)?
+        .finish_passkey_authentication(&credential, &taken.state)
+        .map_err(|e| {
+            tracing::info!(error = %e, "step-up assertion refused");
+            PageError::PasskeyFailed
+        })?;
+    let cred_id = credential_id(result.cred_id());
+    let rows = state.store.passkeys_for_user(user_id).await?;
+    let row = rows
+        .iter()
+        .find(|r| r.id == cred_id)
+        .ok_or(PageError::UnknownPasskey)?;
+    let mut passkey = decode(row)?;
+    record_use(state, row, &mut passkey, &result).await?;
+    Ok(())
+}
+
+/// `POST /signout`.
+pub async fn sign_out(
+    State(state): State<AppState>,
+    form: CsrfForm,
+) -> Result<Response, PageError> {
+    let cleared = form.session.end(&state).await?;
+    Ok((cleared, Redirect::to("/")).into_response())
+}
+
+fn decode(row: &PasskeyRow) -> Result<Passkey, PageError> {
+    serde_json::from_str(&row.passkey)
+        .map_err(|e| PageError::Internal(format!("stored passkey: {e}")))
+}
+
+/// Saves the credential's new counter and backup state, and when it was used.
+async fn record_use(
+    state: &AppState,
+    row: &PasskeyRow,
+    passkey: &mut Passkey,
+    result: &AuthenticationResult,
+) -> Result<(), PageError> {
+    passkey.update_credential(result);
+    let json =
+        serde_json::to_string(passkey).map_err(|e| PageError::Internal(format!("passkey: {e}")))?;
+    state.store.passkey_used(&row.id, &json).await?;
+    Ok(())
+}
