@@ -7,9 +7,12 @@
 pub mod app;
 pub mod config;
 pub mod invalidation;
+pub mod limits;
 pub mod metering;
+pub mod metrics;
 pub mod oauth;
 pub mod ops;
+pub mod proxy;
 pub mod scopes;
 pub mod store;
 pub mod telemetry;
