@@ -179,6 +179,10 @@ struct Relay {
     transform: Transform,
     meter: Meter,
     usage: Option<Tokens>,
+    /// Body bytes still expected when the upstream declared a length. hyper stops polling a
+    /// body once it has sent that many bytes, so the end is recognised here, not only by the
+    /// stream's end.
+    remaining: Option<u64>,
     done: bool,
     _guard: StreamGuard,
 }
@@ -187,6 +191,25 @@ impl Relay {
     fn note_usage(&mut self) {
         if let Some(tokens) = self.usage.take() {
             self.meter.observe(tokens);
+        }
+    }
+
+    /// The upstream body ended: last bytes out, usage read, the meter told.
+    fn conclude(&mut self) -> Bytes {
+        let rest = self.transform.finish(&mut self.usage);
+        self.note_usage();
+        self.meter.complete(true);
+        self.done = true;
+        rest
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        if !self.done {
+            // Cut off: whatever usage was seen still counts (the meter charges the rest).
+            let _ = self.transform.finish(&mut self.usage);
+            self.note_usage();
         }
     }
 }
@@ -198,6 +221,7 @@ fn relay_body(
     guard: StreamGuard,
 ) -> Body {
     let relay = Relay {
+        remaining: upstream.content_length(),
         upstream: upstream.bytes_stream().boxed(),
         transform,
         meter,
@@ -212,22 +236,33 @@ fn relay_body(
         loop {
             match r.upstream.next().await {
                 Some(Ok(chunk)) => {
-                    let out = r.transform.feed(chunk, &mut r.usage);
+                    if let Some(remaining) = &mut r.remaining {
+                        *remaining = remaining.saturating_sub(chunk.len() as u64);
+                    }
+                    let mut out = r.transform.feed(chunk, &mut r.usage);
                     r.note_usage();
+                    if r.remaining == Some(0) {
+                        let rest = r.conclude();
+                        if !rest.is_empty() {
+                            out = [out, rest].concat().into();
+                        }
+                    }
                     if !out.is_empty() {
                         return Some((Ok(out), r));
+                    }
+                    if r.done {
+                        return None;
                     }
                 }
                 Some(Err(e)) => {
                     tracing::warn!(error = %e, "upstream body broke off; cutting the response");
+                    let _ = r.transform.finish(&mut r.usage);
+                    r.note_usage();
                     r.done = true;
                     return Some((Err(io::Error::other("upstream body broke off")), r));
                 }
                 None => {
-                    let rest = r.transform.finish(&mut r.usage);
-                    r.note_usage();
-                    r.meter.complete(true);
-                    r.done = true;
+                    let rest = r.conclude();
                     return (!rest.is_empty()).then_some((Ok(rest), r));
                 }
             }

@@ -13,9 +13,6 @@ use super::errors::{Detail, error_body};
 /// Length of the shortest run of key characters treated as an echo.
 pub const RUN: usize = 4;
 
-/// Public prefixes of OpenAI keys; what follows is the secret part.
-const KEY_PREFIXES: [&str; 5] = ["sk-proj-", "sk-svcacct-", "sk-admin-", "sk-None-", "sk-"];
-
 #[derive(Deserialize)]
 struct Envelope {
     error: Option<UpstreamError>,
@@ -29,12 +26,22 @@ struct UpstreamError {
     code: Option<serde_json::Value>,
 }
 
-/// The secret part of a key.
+/// The secret part of a key: what follows `sk-` and an optional alphabetic kind and `-`
+/// (`sk-proj-…`, `sk-svcacct-…`, `sk-admin-…`).
 pub fn secret_part(key: &str) -> &str {
-    KEY_PREFIXES
-        .iter()
-        .find_map(|p| key.strip_prefix(p))
-        .unwrap_or(key)
+    let Some(rest) = key.strip_prefix("sk-") else {
+        return key;
+    };
+    match rest.split_once('-') {
+        Some((kind, secret))
+            if !kind.is_empty()
+                && kind.bytes().all(|b| b.is_ascii_alphabetic())
+                && !secret.is_empty() =>
+        {
+            secret
+        }
+        _ => rest,
+    }
 }
 
 /// Whether `text` contains any run of [`RUN`] consecutive characters of `secret`.
@@ -139,7 +146,9 @@ mod tests {
     #[test]
     fn secret_parts_skip_public_prefixes() {
         assert_eq!(secret_part("sk-proj-abc"), "abc");
+        assert_eq!(secret_part("sk-svcacct-a-b_c"), "a-b_c");
         assert_eq!(secret_part("sk-abc"), "abc");
+        assert_eq!(secret_part("sk-ab1-cd"), "ab1-cd");
         assert_eq!(secret_part("other"), "other");
     }
 }
