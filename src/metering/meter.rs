@@ -1,15 +1,15 @@
 //! One request's meter: it rides along with the response body, collects the usage the
-//! upstream reports, and settles with the store when it is dropped — after the last byte, on
-//! a client disconnect, or on an upstream failure — from a spawned task, so settling never
-//! delays the response.
+//! upstream reports, and settles when it is dropped — after the last byte, on a client
+//! disconnect, or on an upstream failure — through the [`super::settle::Settler`], so
+//! settling never delays the response.
 
 use std::sync::Arc;
 
 use super::estimate::Estimate;
 use super::prices::Tokens;
+use super::settle::{Settlement, Settler};
 use crate::config::Settings;
-use crate::store::Store;
-use crate::store::usage::Consumption;
+use crate::store::usage::{Consumption, UsageDelta};
 
 /// How the request ended, as far as the meter knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,7 +25,7 @@ enum Outcome {
 
 /// Settles one request's usage when dropped.
 pub struct Meter {
-    store: Store,
+    settler: Settler,
     settings: Arc<Settings>,
     grant_id: String,
     month: String,
@@ -40,7 +40,7 @@ pub struct Meter {
 
 /// What a [`Meter`] is set up with.
 pub struct MeterSpec {
-    pub store: Store,
+    pub settler: Settler,
     /// For the price table.
     pub settings: Arc<Settings>,
     pub grant_id: String,
@@ -55,7 +55,7 @@ impl Meter {
     /// A meter for a request that holds `spec.reserved` micro-USD of its grant's budget.
     pub fn new(spec: MeterSpec) -> Meter {
         Meter {
-            store: spec.store,
+            settler: spec.settler,
             settings: spec.settings,
             grant_id: spec.grant_id,
             month: spec.month,
@@ -131,22 +131,10 @@ impl Meter {
 impl Drop for Meter {
     fn drop(&mut self) {
         let used = self.consumption();
-        let (store, grant_id, month, reserved) = (
-            self.store.clone(),
-            std::mem::take(&mut self.grant_id),
-            std::mem::take(&mut self.month),
-            self.reserved,
-        );
-        let settle = async move {
-            if let Err(e) = store.settle_usage(&grant_id, &month, reserved, &used).await {
-                tracing::error!(grant_id, error = %e, "could not record usage");
-            }
-        };
-        match tokio::runtime::Handle::try_current() {
-            Ok(rt) => {
-                rt.spawn(settle);
-            }
-            Err(_) => tracing::error!("no runtime left to record usage"),
-        }
+        self.settler.settle(Settlement {
+            grant_id: std::mem::take(&mut self.grant_id),
+            month: std::mem::take(&mut self.month),
+            delta: UsageDelta::settling(self.reserved, &used),
+        });
     }
 }

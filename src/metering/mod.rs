@@ -6,6 +6,7 @@ pub mod estimate;
 pub mod json_scan;
 pub mod meter;
 pub mod prices;
+pub mod settle;
 pub mod usage;
 
 /// The UTC calendar month (`YYYY-MM`) a Unix time falls in; budgets reset when it changes.

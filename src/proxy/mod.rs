@@ -196,7 +196,7 @@ async fn proxy(
         }
     })?;
     let mut meter = Meter::new(MeterSpec {
-        store: state.store.clone(),
+        settler: state.proxy.settler.clone(),
         settings: state.settings.clone(),
         grant_id: grant.id.clone(),
         month: reservation.month,

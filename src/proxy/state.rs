@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use super::cache::GrantCache;
 use crate::invalidation::Invalidator;
 use crate::limits::RateLimiter;
+use crate::metering::settle::Settler;
 use crate::store::Store;
 use crate::store::audit::NewAuditEvent;
 use crate::store::grants::Grant;
@@ -19,14 +20,21 @@ const TOUCH_EVERY: Duration = Duration::from_secs(60);
 pub struct ProxyState {
     pub cache: Arc<GrantCache>,
     pub limiter: RateLimiter,
+    /// Where meters hand in their usage.
+    pub settler: Settler,
     touched: Mutex<HashMap<String, Instant>>,
     /// (grant id, month) pairs whose budget exhaustion is already in the activity log.
     exhausted: Mutex<HashSet<(String, String)>>,
 }
 
 impl ProxyState {
-    /// Sets up the cache (following `invalidator`) and the limiter (Redis when configured).
-    pub fn new(redis_url: Option<&str>, invalidator: &Invalidator) -> Result<ProxyState, String> {
+    /// Sets up the cache (following `invalidator`), the limiter (Redis when configured) and
+    /// the usage writer for `store`.
+    pub fn new(
+        redis_url: Option<&str>,
+        invalidator: &Invalidator,
+        store: &Store,
+    ) -> Result<ProxyState, String> {
         let cache = Arc::new(GrantCache::default());
         cache.follow(invalidator.subscribe());
         let limiter = match redis_url {
@@ -37,6 +45,7 @@ impl ProxyState {
         Ok(ProxyState {
             cache,
             limiter,
+            settler: Settler::start(store.clone()),
             touched: Mutex::default(),
             exhausted: Mutex::default(),
         })
