@@ -81,6 +81,7 @@ async fn handle(State(state): State<AppState>, request: Request) -> Response {
         "proxy",
         method = %parts.method,
         route = %route,
+        path = Empty,
         grant_id = Empty,
         client_id = Empty,
         status = Empty,
@@ -124,6 +125,7 @@ async fn proxy(
             tracing::debug!(reason = %e, "path refused");
             ProxyError::NotFound
         })?;
+    span.record("path", target.path.as_str());
     let endpoint = policy::endpoint(grant, &parts.method, &target.path)?;
 
     if let Some(rpm) = grant.limits.rpm {
@@ -163,38 +165,34 @@ async fn proxy(
             generates: endpoint.generates,
         },
     );
-    let reservation = budget::reserve(
-        &state.store,
-        grant,
-        endpoint.scope.spends,
-        estimate.cost_microusd,
-        at,
-    )
-    .await
-    .map_err(|e| match e {
-        BudgetError::Exhausted {
-            budget,
-            wanted,
-            month,
-            resets_at,
-        } => {
-            state.metrics.budget_rejected();
-            let month_start = crate::metering::month_start(at);
-            state
-                .proxy
-                .note_exhausted(&state.store, grant, &month, month_start);
-            ProxyError::BudgetExhausted {
-                budget_microusd: budget,
-                reserve_microusd: wanted,
+    // Only requests that start work can spend: listings and lookups never wait on a budget.
+    let spends = endpoint.scope.spends && parts.method == axum::http::Method::POST;
+    let reservation = budget::reserve(&state.store, grant, spends, estimate.cost_microusd, at)
+        .await
+        .map_err(|e| match e {
+            BudgetError::Exhausted {
+                budget,
+                wanted,
+                month,
                 resets_at,
-                retry_after: std::time::Duration::from_secs((resets_at - at).max(1) as u64),
+            } => {
+                state.metrics.budget_rejected();
+                let month_start = crate::metering::month_start(at);
+                state
+                    .proxy
+                    .note_exhausted(&state.store, grant, &month, month_start);
+                ProxyError::BudgetExhausted {
+                    budget_microusd: budget,
+                    reserve_microusd: wanted,
+                    resets_at,
+                    retry_after: std::time::Duration::from_secs((resets_at - at).max(1) as u64),
+                }
             }
-        }
-        BudgetError::Store(e) => {
-            tracing::warn!(error = %e, "budget reservation failed");
-            ProxyError::StoreUnavailable
-        }
-    })?;
+            BudgetError::Store(e) => {
+                tracing::warn!(error = %e, "budget reservation failed");
+                ProxyError::StoreUnavailable
+            }
+        })?;
     let mut meter = Meter::new(MeterSpec {
         settler: state.proxy.settler.clone(),
         settings: state.settings.clone(),
