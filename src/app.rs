@@ -22,6 +22,10 @@ pub struct AppState {
     pub invalidator: Invalidator,
     /// HTTP client for the upstream API (see [`crate::upstream`]).
     pub upstream: reqwest::Client,
+    /// The `/v1` proxy's token cache, rate limiter and bookkeeping throttles.
+    pub proxy: Arc<crate::proxy::ProxyState>,
+    /// Prometheus metrics (`/metrics`).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Why the service could not start.
@@ -56,12 +60,17 @@ impl AppState {
         invalidator.listen();
         let upstream = crate::upstream::client(&settings)
             .map_err(|e| StartError::Setup(format!("upstream HTTP client: {e}")))?;
+        let proxy =
+            crate::proxy::ProxyState::new(settings.redis_url.as_deref(), &invalidator, &store)
+                .map_err(StartError::Setup)?;
         Ok(AppState {
             settings: Arc::new(settings),
             store,
             vault,
             invalidator,
             upstream,
+            proxy: Arc::new(proxy),
+            metrics: Arc::default(),
         })
     }
 }
@@ -71,6 +80,12 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(crate::ops::routes())
         .merge(crate::web::routes(&state))
+        .merge(crate::proxy::routes())
+        .merge(crate::metrics::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::track,
+        ))
         .with_state(state)
 }
 

@@ -157,6 +157,17 @@ async fn relying_party_flow(backend: Backend) {
         .expect("userinfo");
     assert_eq!(info.subject(), claims.subject());
 
+    // The access token is the app's apiKey at the proxy.
+    let chat = h
+        .http
+        .post(format!("{}/chat/completions", h.server.proxy_url()))
+        .bearer_auth(tokens.access_token().secret())
+        .json(&serde_json::json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .expect("proxy answers");
+    assert_eq!(chat.status(), StatusCode::OK, "the new token works at /v1");
+
     // Refresh rotates the refresh token.
     let first_refresh = tokens.refresh_token().expect("offline_access").clone();
     let refreshed = client
@@ -208,10 +219,22 @@ async fn relying_party_flow(backend: Backend) {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["error"], "invalid_grant");
 
-    // TODO(lead, after merging the proxy branch): assert that the revoked access token fails
-    // at the proxy, e.g.
-    //   GET {h.server.proxy_url()}/models with `Authorization: Bearer {refreshed access token}`
-    //   → 401 with OpenAI's error shape.
+    // Before revocation the first access token worked at the proxy (it is the app's apiKey);
+    // revoking the family ends it there too, in OpenAI's error shape, which the SDKs map to
+    // AuthenticationError.
+    for token in [tokens.access_token(), refreshed.access_token()] {
+        let res = h
+            .http
+            .get(format!("{}/models", h.server.proxy_url()))
+            .bearer_auth(token.secret())
+            .send()
+            .await
+            .expect("proxy answers");
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        let body: serde_json::Value = res.json().await.expect("OpenAI error JSON");
+        assert_eq!(body["error"]["code"], "invalid_api_key", "{body}");
+        assert!(!body.to_string().contains(token.secret().as_str()));
+    }
 }
 
 on_both_backends!(relying_party, relying_party_flow);

@@ -62,6 +62,30 @@ impl Store {
         })
     }
 
+    /// Appends an event unless the same grant already has one of the same kind since
+    /// `since` (Unix seconds); returns whether it was appended. Used for events that should
+    /// appear once per period, such as a budget running out.
+    pub async fn record_audit_once(
+        &self,
+        event: &NewAuditEvent<'_>,
+        since: i64,
+    ) -> Result<bool, StoreError> {
+        with_conn!(self, conn => {
+            let existing: i64 = audit_events::table
+                .filter(audit_events::kind.eq(event.kind))
+                .filter(audit_events::grant_id.eq(event.grant_id))
+                .filter(audit_events::created_at.ge(since))
+                .count()
+                .get_result(conn)
+                .await?;
+            if existing > 0 {
+                return Ok(false);
+            }
+            diesel::insert_into(audit_events::table).values(event).execute(conn).await?;
+            Ok(true)
+        })
+    }
+
     /// A person's most recent events, newest first.
     pub async fn audit_for_user(
         &self,

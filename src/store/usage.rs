@@ -36,6 +36,45 @@ pub struct Consumption {
     pub cost_microusd: Option<i64>,
 }
 
+/// A change to a grant's month: any number of settled requests, summed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UsageDelta {
+    pub requests: i64,
+    pub input_tokens: i64,
+    pub cached_tokens: i64,
+    pub output_tokens: i64,
+    pub spent_microusd: i64,
+    /// Reservations given back.
+    pub released_microusd: i64,
+    pub unpriced_requests: i64,
+}
+
+impl UsageDelta {
+    /// One finished request that had reserved `reserved` and used `used`.
+    pub fn settling(reserved: i64, used: &Consumption) -> UsageDelta {
+        UsageDelta {
+            requests: 1,
+            input_tokens: used.input_tokens,
+            cached_tokens: used.cached_tokens,
+            output_tokens: used.output_tokens,
+            spent_microusd: used.cost_microusd.unwrap_or(0),
+            released_microusd: reserved,
+            unpriced_requests: i64::from(used.cost_microusd.is_none()),
+        }
+    }
+
+    /// Adds another delta to this one.
+    pub fn add(&mut self, other: &UsageDelta) {
+        self.requests += other.requests;
+        self.input_tokens += other.input_tokens;
+        self.cached_tokens += other.cached_tokens;
+        self.output_tokens += other.output_tokens;
+        self.spent_microusd += other.spent_microusd;
+        self.released_microusd += other.released_microusd;
+        self.unpriced_requests += other.unpriced_requests;
+    }
+}
+
 impl Store {
     async fn ensure_usage_row(&self, grant_id: &str, month: &str) -> Result<(), StoreError> {
         let row = UsageMonth {
@@ -85,26 +124,45 @@ impl Store {
         reserved: i64,
         used: &Consumption,
     ) -> Result<(), StoreError> {
-        self.ensure_usage_row(grant_id, month).await?;
-        let cost = used.cost_microusd.unwrap_or(0);
-        let unpriced = i64::from(used.cost_microusd.is_none());
+        self.add_usage(grant_id, month, &UsageDelta::settling(reserved, used))
+            .await
+    }
+
+    /// Adds to a grant's month: one upsert, whatever number of requests the delta sums up
+    /// (the metering settler coalesces settlements that pile up under load).
+    pub async fn add_usage(
+        &self,
+        grant_id: &str,
+        month: &str,
+        delta: &UsageDelta,
+    ) -> Result<(), StoreError> {
+        let first = UsageMonth {
+            grant_id: grant_id.to_owned(),
+            month: month.to_owned(),
+            requests: delta.requests,
+            input_tokens: delta.input_tokens,
+            cached_tokens: delta.cached_tokens,
+            output_tokens: delta.output_tokens,
+            spent_microusd: delta.spent_microusd,
+            reserved_microusd: -delta.released_microusd,
+            unpriced_requests: delta.unpriced_requests,
+        };
         with_conn!(self, conn => {
-            diesel::update(
-                usage_months::table
-                    .filter(usage_months::grant_id.eq(grant_id))
-                    .filter(usage_months::month.eq(month)),
-            )
-            .set((
-                usage_months::requests.eq(usage_months::requests + 1),
-                usage_months::input_tokens.eq(usage_months::input_tokens + used.input_tokens),
-                usage_months::cached_tokens.eq(usage_months::cached_tokens + used.cached_tokens),
-                usage_months::output_tokens.eq(usage_months::output_tokens + used.output_tokens),
-                usage_months::spent_microusd.eq(usage_months::spent_microusd + cost),
-                usage_months::reserved_microusd.eq(usage_months::reserved_microusd - reserved),
-                usage_months::unpriced_requests.eq(usage_months::unpriced_requests + unpriced),
-            ))
-            .execute(conn)
-            .await?;
+            diesel::insert_into(usage_months::table)
+                .values(&first)
+                .on_conflict((usage_months::grant_id, usage_months::month))
+                .do_update()
+                .set((
+                    usage_months::requests.eq(usage_months::requests + delta.requests),
+                    usage_months::input_tokens.eq(usage_months::input_tokens + delta.input_tokens),
+                    usage_months::cached_tokens.eq(usage_months::cached_tokens + delta.cached_tokens),
+                    usage_months::output_tokens.eq(usage_months::output_tokens + delta.output_tokens),
+                    usage_months::spent_microusd.eq(usage_months::spent_microusd + delta.spent_microusd),
+                    usage_months::reserved_microusd.eq(usage_months::reserved_microusd - delta.released_microusd),
+                    usage_months::unpriced_requests.eq(usage_months::unpriced_requests + delta.unpriced_requests),
+                ))
+                .execute(conn)
+                .await?;
             Ok(())
         })
     }

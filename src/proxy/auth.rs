@@ -1,0 +1,88 @@
+//! Bearer token → the grant it belongs to, through the [`super::cache`]: checks the token's
+//! format and checksum first (no store access for garbage), then its state and its grant's.
+
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, header};
+
+use super::cache::CachedToken;
+use super::errors::ProxyError;
+use crate::app::AppState;
+use crate::store::now;
+use crate::store::tokens::StoredTokenKind;
+use crate::tokens::{self, TokenKind};
+
+/// Finds the live grant behind the request's access token.
+pub async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Arc<CachedToken>, ProxyError> {
+    let presented = bearer(headers).ok_or(ProxyError::MissingToken)?;
+    let hash = tokens::parse(TokenKind::Access, presented).ok_or(ProxyError::InvalidToken)?;
+    let cache = &state.proxy.cache;
+    let found = match cache.get(&hash) {
+        Some(hit) => {
+            state.metrics.token_cache(true);
+            hit
+        }
+        None => {
+            state.metrics.token_cache(false);
+            let generation = cache.generation();
+            let fresh = Arc::new(lookup(state, &hash).await?);
+            cache.insert(hash, fresh.clone(), generation);
+            fresh
+        }
+    };
+    check(&found, now())?;
+    Ok(found)
+}
+
+/// Reads a token, its grant and the owner's sealed key from the store.
+async fn lookup(state: &AppState, hash: &str) -> Result<CachedToken, ProxyError> {
+    let store_down = |e: crate::store::StoreError| {
+        tracing::warn!(error = %e, "token lookup failed");
+        ProxyError::StoreUnavailable
+    };
+    let (token, grant) = state
+        .store
+        .token_with_grant(hash)
+        .await
+        .map_err(store_down)?
+        .ok_or(ProxyError::InvalidToken)?;
+    if token.kind() != StoredTokenKind::Access {
+        return Err(ProxyError::InvalidToken);
+    }
+    let vault = state
+        .store
+        .vault_entry(&grant.user_id)
+        .await
+        .map_err(store_down)?;
+    Ok(CachedToken {
+        token_expires_at: token.expires_at,
+        token_revoked: token.revoked_at.is_some(),
+        vault_jwe: vault.map(|v| v.jwe),
+        grant,
+    })
+}
+
+/// The token and its grant are usable at `at`.
+fn check(found: &CachedToken, at: i64) -> Result<(), ProxyError> {
+    if found.token_revoked || found.grant.revoked_at.is_some() {
+        return Err(ProxyError::Revoked);
+    }
+    if found.token_expires_at.is_some_and(|e| e <= at) || !found.grant.is_active(at) {
+        return Err(ProxyError::Expired);
+    }
+    if found.vault_jwe.is_none() {
+        return Err(ProxyError::NoProviderKey);
+    }
+    Ok(())
+}
+
+/// The token in `Authorization: Bearer …` (scheme case-insensitive).
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
