@@ -2,7 +2,8 @@
 //!
 //! Upstream: the client's headers minus its credentials and anything about the client's own
 //! connection; the person's key goes in as `Authorization: Bearer`. Downstream: the upstream's
-//! headers minus hop-by-hop ones, cookies and its CORS headers (the proxy sets its own).
+//! headers minus hop-by-hop ones, cookies, its CORS headers (the proxy sets its own) and the
+//! headers that name the person's OpenAI organization and project.
 
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
@@ -76,6 +77,10 @@ pub fn client_response(upstream: &HeaderMap, body_rewritten: bool) -> HeaderMap 
         let n = name.as_str();
         if HOP_BY_HOP.contains(&n)
             || n == "set-cookie"
+            // OpenAI names the key's organization and project here: identifiers of the
+            // person's account that the app has no need to learn.
+            || n == "openai-organization"
+            || n == "openai-project"
             || n.starts_with("access-control-")
             || (body_rewritten && n == "content-length")
             || named.contains(name)
@@ -150,6 +155,8 @@ mod tests {
             ("access-control-allow-origin", "https://platform.openai.com"),
             ("x-request-id", "req_1"),
             ("openai-processing-ms", "5"),
+            ("openai-organization", "org-person"),
+            ("openai-project", "proj_person"),
         ] {
             h.append(HeaderName::from_static(n), HeaderValue::from_static(v));
         }
