@@ -38,6 +38,10 @@ pub enum ProxyError {
     /// The grant limits models and the request names another one (or none).
     #[error("model not allowed by the grant")]
     ModelNotAllowed { model: Option<String> },
+    /// A batch names its models inside its input file, which the proxy does not read, so a
+    /// grant limited to some models cannot start one.
+    #[error("batches need a grant that allows any model")]
+    BatchNeedsAnyModel,
     /// The body is larger than `body_limit`.
     #[error("request body over the limit")]
     BodyTooLarge { limit: usize },
@@ -101,7 +105,9 @@ impl ProxyError {
             | Self::Revoked
             | Self::Expired
             | Self::NoProviderKey => StatusCode::UNAUTHORIZED,
-            Self::ScopeNotGranted { .. } | Self::ModelNotAllowed { .. } => StatusCode::FORBIDDEN,
+            Self::ScopeNotGranted { .. }
+            | Self::ModelNotAllowed { .. }
+            | Self::BatchNeedsAnyModel => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::InvalidJson | Self::InvalidMultipart => StatusCode::BAD_REQUEST,
@@ -128,6 +134,7 @@ impl ProxyError {
             Self::ModelNotAllowed { .. } => {
                 ("permission_error", "model_not_allowed", Some("model"))
             }
+            Self::BatchNeedsAnyModel => ("permission_error", "model_not_allowed", None),
             Self::NotFound => (INVALID, "unknown_url", None),
             Self::BodyTooLarge { .. } => (INVALID, "request_too_large", None),
             Self::InvalidJson => (INVALID, "invalid_json", None),
@@ -177,6 +184,10 @@ impl ProxyError {
             ),
             Self::ModelNotAllowed { model: None } => "The person who approved this app allowed \
                 only some models; name one of them in `model` (GET /v1/models lists them)."
+                .into(),
+            Self::BatchNeedsAnyModel => "The person who approved this app allowed only some \
+                models, and a batch names its models inside its input file, where Keyward cannot \
+                check them. Batches are open only to apps that may use any model."
                 .into(),
             Self::BodyTooLarge { limit } => {
                 format!("The request body is larger than this Keyward's limit of {limit} bytes.")

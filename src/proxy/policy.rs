@@ -50,6 +50,9 @@ pub fn endpoint(grant: &Grant, method: &Method, path: &str) -> Result<Endpoint, 
         });
     }
     let post = method == Method::POST;
+    if post && path == "batches" && !grant.limits.models.is_empty() {
+        return Err(ProxyError::BatchNeedsAnyModel);
+    }
     let model = match path {
         "chat/completions" | "completions" | "responses" | "embeddings" | "moderations"
         | "images/generations" | "audio/speech"
@@ -146,6 +149,19 @@ mod tests {
                 .model,
             ModelSource::Form
         );
+    }
+
+    #[test]
+    fn batches_need_a_grant_open_to_any_model() {
+        let limited = grant(&["openai.batches"], &["gpt-4o-mini"]);
+        assert!(matches!(
+            endpoint(&limited, &Method::POST, "batches"),
+            Err(ProxyError::BatchNeedsAnyModel)
+        ));
+        // Following an existing batch names no model and stays open.
+        assert!(endpoint(&limited, &Method::GET, "batches/batch_1").is_ok());
+        let open = grant(&["openai.batches"], &[]);
+        assert!(endpoint(&open, &Method::POST, "batches").is_ok());
     }
 
     #[test]
