@@ -4,7 +4,8 @@
 // What it shows, for the tests to read:
 //   body[data-state]   loading | signed-out | signing-in | signed-in | streaming | failed
 //   #output            the streamed reply, one <span class="chunk"> per content delta;
-//                      data-done="true" once the stream has ended
+//                      data-done="true" once the stream has ended; data-chats counts
+//                      the streams completed since the page loaded
 //   #error             "<ErrorClass>: message"; data-error = the class the app matched with
 //                      instanceof (how an app branches on errors), data-status = HTTP status
 //   window.appMessages every postMessage this window received: { origin, type }
@@ -86,6 +87,7 @@ async function chat(openai) {
     output.append(span);
   }
   output.dataset.done = "true";
+  output.dataset.chats = String(Number(output.dataset.chats ?? 0) + 1);
   setState("signed-in", "Done.");
 }
 
@@ -130,6 +132,11 @@ handleRedirectCallback().then(
   async (access) => {
     if (!access) {
       setState("signed-out");
+      // A mistake apps make: asking for the popup outside a click (here: on page load, with
+      // ?signin-on-load). The browser's popup blocker refuses it.
+      if (new URLSearchParams(location.search).has("signin-on-load")) {
+        requestOpenAIAPI({ issuer }).then(() => setState("signed-in"), showError);
+      }
       return;
     }
     const openai = new OpenAI(access);

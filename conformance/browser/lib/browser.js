@@ -27,6 +27,9 @@ export async function launchChromium() {
     executablePath: chromiumBinary(),
     headless: true,
     args: CHROMIUM_ARGS,
+    // Playwright turns Chromium's popup blocker off by default; a person's browser has it on,
+    // and the helper must open its popup within the click to get past it.
+    ignoreDefaultArgs: ["--disable-popup-blocking"],
     timeout: 30_000,
   });
 }
