@@ -36,15 +36,16 @@ export async function popupFrom(context, device, click) {
 }
 
 /**
- * From Keyward's sign-in page: "Create an account", paste the key, create the passkey; ends on
- * the consent page.
+ * From Keyward's sign-in page ("Create an account") or the sign-up page: paste the key, create
+ * the passkey; ends on the consent page.
  * @param {import("playwright-core").Page} page
  * @param {string} key
  * @param {{ screenshots?: string }} [options] prefix for screenshots of each page
  */
 export async function signUp(page, key, { screenshots } = {}) {
-  await page.getByRole("link", { name: "Create an account" }).click();
-  await page.getByLabel("OpenAI API key").fill(key);
+  const keyField = page.getByLabel("OpenAI API key");
+  if (!(await keyField.isVisible())) await page.getByRole("link", { name: "Create an account" }).click();
+  await keyField.fill(key);
   if (screenshots) await screenshot(page, `${screenshots}-signup`);
   await page.getByRole("button", { name: "Check the key and continue" }).click();
   const create = page.getByRole("button", { name: "Create your passkey" });

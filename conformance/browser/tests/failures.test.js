@@ -3,7 +3,7 @@
 // must reach the app as something it can show — the helper's and the openai SDK's own error
 // classes — or, for the forgery, not reach it at all.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { after, before, beforeEach, test } from "node:test";
 
 import { appError, cachedAccessToken, reply, waitForAppState } from "../lib/app-page.js";
 import { Device } from "../lib/authenticator.js";
@@ -27,6 +27,11 @@ before(async () => {
   watched = await newWatchedContext(stack.browser, { keywardOrigin: stack.keyward.origin });
   device.watch(watched.context);
   await signUpThroughApp(watched.context, device, stack.appA.origin, newProviderKey());
+  assertNoBrowserProblems(watched.problems);
+});
+// Each test answers for the browser problems of its own steps.
+beforeEach(() => {
+  watched.problems.length = 0;
 });
 after(async () => {
   await stack?.stop();

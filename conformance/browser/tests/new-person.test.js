@@ -45,6 +45,15 @@ test("a new person signs up in the popup, approves, and the app streams a chat t
   assert.deepEqual(popup.viewportSize(), { width: 480, height: 720 }, "the helper opens a 480×720 popup");
   await screenshot(popup, "new-person-1-signin");
 
+  // A key OpenAI rejects is refused on the page, in plain words, and not echoed back.
+  const rejectedKey = newProviderKey().replace(/^sk-proj-/, "sk-invalid-");
+  await popup.getByRole("link", { name: "Create an account" }).click();
+  await popup.getByLabel("OpenAI API key").fill(rejectedKey);
+  await popup.getByRole("button", { name: "Check the key and continue" }).click();
+  await popup.getByRole("alert").filter({ hasText: "OpenAI did not accept this key" }).waitFor();
+  assert.equal(await popup.getByLabel("OpenAI API key").inputValue(), "", "the rejected key is not put back in the form");
+  await screenshot(popup, "new-person-2-signup-rejected-key");
+
   await signUp(popup, key, { screenshots: "new-person-2" });
   assert.equal(device.credentials.size, 1, "sign-up created one passkey on the person's device");
 
@@ -86,15 +95,15 @@ test("a new person signs up in the popup, approves, and the app streams a chat t
   // Keyward checked the key at sign-up and used it, not the app's token, upstream.
   const upstream = await mock.requests();
   const authOf = (r) => Object.fromEntries(r.headers).authorization;
-  const modelsCheck = upstream.find((r) => r.method === "GET" && r.path === "/v1/models");
-  assert.equal(authOf(modelsCheck), `Bearer ${key}`, "sign-up checked the key with GET /v1/models");
+  const keyChecks = upstream.filter((r) => r.method === "GET" && r.path === "/v1/models").map(authOf);
+  assert.deepEqual(keyChecks, [`Bearer ${rejectedKey}`, `Bearer ${key}`], "sign-up checked each key with GET /v1/models");
   const chat = upstream.find((r) => r.method === "POST" && r.path === "/v1/chat/completions");
   assert.equal(authOf(chat), `Bearer ${key}`, "the chat went upstream with the person's key");
   assert.equal(JSON.parse(chat.body).stream, true);
 
   const token = await cachedAccessToken(app);
   assert.match(token, /^kw_at_/);
-  flow = { watched, key, token };
+  flow = { watched, key, rejectedKey, token };
   await context.close();
 });
 
@@ -106,4 +115,25 @@ test("Keyward's pages in that flow showed no CSP violation or script error, and 
   assert.ok(pages.some((r) => r.url.includes("/signup")), "the sign-up pages were recorded");
   assert.ok(pages.some((r) => r.url.includes("/consent")), "the consent page was recorded");
   assertNoSecretsInKeywardPages(responses, { providerKey: flow.key, tokens: [flow.token] });
+  assertNoSecretsInKeywardPages(responses, { providerKey: flow.rejectedKey });
+});
+
+test("the watchers behind that check do see a CSP violation on a Keyward page", async () => {
+  // Without this, an empty problem list could also mean the listeners never fired.
+  const watched = await newWatchedContext(stack.browser, { keywardOrigin: stack.keyward.origin });
+  const page = await watched.context.newPage();
+  await page.goto(`${stack.keyward.origin}/signup`);
+  // Keyward's CSP allows scripts from 'self' only: an inline one must be refused and reported.
+  await page.evaluate(() => {
+    const script = document.createElement("script");
+    script.textContent = "window.inlineRan = true";
+    document.body.append(script);
+  });
+  await page.waitForTimeout(200);
+  assert.equal(await page.evaluate(() => window.inlineRan), undefined, "the inline script must not run");
+  assert.ok(
+    watched.problems.some((p) => p.startsWith("CSP:") && p.includes("script-src")),
+    `expected a reported script-src violation, got: ${JSON.stringify(watched.problems)}`,
+  );
+  await watched.context.close();
 });

@@ -2,7 +2,7 @@
 // click (PopupBlockedError, which points to redirect mode), and redirect mode signs in within
 // the app's own tab, finished by handleRedirectCallback() when Keyward sends the person back.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { after, before, beforeEach, test } from "node:test";
 
 import { appError, reply, waitForAppState } from "../lib/app-page.js";
 import { Device } from "../lib/authenticator.js";
@@ -23,6 +23,10 @@ before(async () => {
   stack = await startStack("redirect");
   watched = await newWatchedContext(stack.browser, { keywardOrigin: stack.keyward.origin });
   device.watch(watched.context);
+});
+// Each test answers for the browser problems of its own steps.
+beforeEach(() => {
+  watched.problems.length = 0;
 });
 after(async () => {
   await stack?.stop();
