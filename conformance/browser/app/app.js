@@ -7,7 +7,8 @@
 //                      data-done="true" once the stream has ended; data-chats counts
 //                      the streams completed since the page loaded
 //   #error             "<ErrorClass>: message"; data-error = the class the app matched with
-//                      instanceof (how an app branches on errors), data-status = HTTP status
+//                      instanceof (how an app branches on errors), data-status = HTTP status,
+//                      data-code = the error's code (KeywardError's OAuth error code)
 //   window.appMessages every postMessage this window received: { origin, type }
 import OpenAI from "openai";
 import {
@@ -22,6 +23,13 @@ import {
 } from "keyward";
 
 const { issuer } = JSON.parse(document.getElementById("config").textContent);
+// Tests can pass the helper's other options in the page's query: ?scope=…&timeoutMs=…
+const query = new URLSearchParams(location.search);
+const options = {
+  issuer,
+  ...(query.has("scope") && { scope: query.get("scope") }),
+  ...(query.has("timeoutMs") && { timeoutMs: Number(query.get("timeoutMs")) }),
+};
 const $ = (id) => document.getElementById(id);
 
 /** @type {{ origin: string, type: unknown }[]} */
@@ -57,6 +65,7 @@ function showError(err) {
   box.textContent = `${name}: ${err?.message ?? err}`;
   box.dataset.error = name;
   if (typeof err?.status === "number") box.dataset.status = String(err.status);
+  if (typeof err?.code === "string") box.dataset.code = err.code;
   setState("failed");
 }
 
@@ -65,6 +74,7 @@ function clearError() {
   box.textContent = "";
   delete box.dataset.error;
   delete box.dataset.status;
+  delete box.dataset.code;
 }
 
 /** Streams one reply into #output, chunk by chunk, as it arrives. */
@@ -97,7 +107,7 @@ $("signin").addEventListener("click", async () => {
   clearError();
   setState("signing-in", "Waiting for Keyward…");
   try {
-    const openai = new OpenAI(await requestOpenAIAPI({ issuer }));
+    const openai = new OpenAI(await requestOpenAIAPI(options));
     await chat(openai);
   } catch (err) {
     showError(err);
@@ -108,7 +118,7 @@ $("signin").addEventListener("click", async () => {
 $("chat").addEventListener("click", async () => {
   clearError();
   try {
-    const openai = new OpenAI(await requestOpenAIAPI({ issuer }));
+    const openai = new OpenAI(await requestOpenAIAPI(options));
     await chat(openai);
   } catch (err) {
     showError(err);
@@ -118,12 +128,12 @@ $("chat").addEventListener("click", async () => {
 $("signin-redirect").addEventListener("click", () => {
   clearError();
   setState("signing-in", "Going to Keyward…");
-  requestOpenAIAPI({ issuer, mode: "redirect" }).catch(showError);
+  requestOpenAIAPI({ ...options, mode: "redirect" }).catch(showError);
 });
 
 $("signout").addEventListener("click", async () => {
   clearError();
-  await signOut({ issuer });
+  await signOut(options);
   setState("signed-out", "Signed out.");
 });
 
@@ -134,8 +144,8 @@ handleRedirectCallback().then(
       setState("signed-out");
       // A mistake apps make: asking for the popup outside a click (here: on page load, with
       // ?signin-on-load). The browser's popup blocker refuses it.
-      if (new URLSearchParams(location.search).has("signin-on-load")) {
-        requestOpenAIAPI({ issuer }).then(() => setState("signed-in"), showError);
+      if (query.has("signin-on-load")) {
+        requestOpenAIAPI(options).then(() => setState("signed-in"), showError);
       }
       return;
     }

@@ -24,7 +24,7 @@ export async function describeApp(page) {
 }
 
 /**
- * The error line: the class the app matched (instanceof), the HTTP status, the text.
+ * The error line: the class the app matched (instanceof), the HTTP status, the error code, the text.
  * @param {import("playwright-core").Page} page
  */
 export async function appError(page) {
@@ -32,6 +32,7 @@ export async function appError(page) {
   return {
     name: await box.getAttribute("data-error"),
     status: await box.getAttribute("data-status"),
+    code: await box.getAttribute("data-code"),
     text: (await box.textContent()) ?? "",
   };
 }

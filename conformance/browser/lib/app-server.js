@@ -1,5 +1,5 @@
 // The test app's web server (node:http): serves app/index.html with Keyward's address inlined
-// and the esbuild bundle of app/app.js. Started on origins other than Keyward's, as a real app
+// and the esbuild bundle of app/app.js, and app/plain.html (the README's no-bundler page). Started on origins other than Keyward's, as a real app
 // would be. The same server also plays "another site" that forges authorization responses.
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
@@ -28,6 +28,7 @@ export async function startAppServer({ host, port, issuer }) {
   const bundle = await buildAppBundle();
   const template = readFileSync(join(suiteDir, "app/index.html"), "utf8");
   const config = JSON.stringify({ issuer }).replace(/</g, "\\u003c");
+  const plain = readFileSync(join(suiteDir, "app/plain.html"), "utf8").replaceAll("__ISSUER__", issuer);
   const index = template.replace("<!--CONFIG-->", `<script type="application/json" id="config">${config}</script>`);
 
   const server = createServer((req, res) => {
@@ -37,6 +38,7 @@ export async function startAppServer({ host, port, issuer }) {
       res.end(body);
     };
     if (path === "/" || path === "/index.html") return send("text/html; charset=utf-8", index);
+    if (path === "/plain.html") return send("text/html; charset=utf-8", plain);
     if (path === "/app.js") return send("text/javascript; charset=utf-8", bundle);
     if (path === "/forge.html") return send("text/html; charset=utf-8", FORGE_PAGE);
     res.writeHead(404, { "content-type": "text/plain" });

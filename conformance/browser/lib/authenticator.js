@@ -52,6 +52,17 @@ export class Device {
 
   /** @param {import("playwright-core").Page} page */
   async #attach(page) {
+    try {
+      await this.#addAuthenticator(page);
+    } catch (err) {
+      // A popup that answers at once (an OAuth error posted back) may close before the
+      // authenticator is in; it never needed one.
+      if (!page.isClosed()) throw err;
+    }
+  }
+
+  /** @param {import("playwright-core").Page} page */
+  async #addAuthenticator(page) {
     const cdp = await page.context().newCDPSession(page);
     const remember = ({ credential }) => this.credentials.set(credential.credentialId, credential);
     cdp.on("WebAuthn.credentialAdded", remember);

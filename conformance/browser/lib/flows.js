@@ -6,10 +6,11 @@ import { approve, popupFrom, signUp } from "./person.js";
  * Opens the test app at `appOrigin` in a new tab and returns the tab once the app is ready.
  * @param {import("playwright-core").BrowserContext} context
  * @param {string} appOrigin
+ * @param {string} [query] e.g. "?timeoutMs=2000" (options the app passes to the helper)
  */
-export async function openApp(context, appOrigin) {
+export async function openApp(context, appOrigin, query = "") {
   const app = await context.newPage();
-  await app.goto(appOrigin);
+  await app.goto(`${appOrigin}/${query}`);
   await waitForAppState(app, "signed-out");
   return app;
 }

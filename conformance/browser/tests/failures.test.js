@@ -69,6 +69,34 @@ test("closing the popup rejects requestOpenAIAPI() with PopupClosedError", async
   await app.close();
 });
 
+test("a sign-in slower than timeoutMs rejects with TimeoutError and the helper closes the popup", async () => {
+  const app = await openApp(watched.context, stack.appB.origin, "?timeoutMs=2000");
+  const popup = await clickSignIn(app, device);
+  const closed = popup.waitForEvent("close");
+  await popup.waitForURL(`${stack.keyward.origin}/consent?**`);
+  // The person does nothing.
+  await waitForAppState(app, "failed", 5_000);
+  const error = await appError(app);
+  assert.equal(error.name, "TimeoutError", error.text);
+  await closed;
+  assertNoBrowserProblems(watched.problems);
+  await app.close();
+});
+
+test("an OAuth error from Keyward (a scope it does not know) rejects with KeywardError and its code", async () => {
+  const app = await openApp(watched.context, stack.appB.origin, "?scope=openai.chat%20openai.everything");
+  const popup = await clickSignIn(app, device);
+  await waitForAppState(app, "failed");
+  const error = await appError(app);
+  assert.equal(error.name, "KeywardError", error.text);
+  assert.equal(error.code, "invalid_scope");
+  // Answered through web_message without showing the person anything; the popup may well be
+  // gone already (isClosed() and the listener are checked in the same tick: no close slips by).
+  if (!popup.isClosed()) await popup.waitForEvent("close");
+  assertNoBrowserProblems(watched.problems);
+  await app.close();
+});
+
 test("a forged authorization response from another origin is ignored; the real one still wins", async () => {
   const { context } = watched;
   const authorize = context.waitForEvent("request", (r) => r.url().startsWith(`${stack.keyward.origin}/oauth/authorize?`));
