@@ -2,6 +2,7 @@
 // popup, passkey, consent, then the official openai SDK streaming through Keyward's proxy —
 // with the reply visible on the page before the stream has ended.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 
 import { cachedAccessToken, reply, waitForAppState } from "../lib/app-page.js";
@@ -107,7 +108,7 @@ test("a new person signs up in the popup, approves, and the app streams a chat t
   await context.close();
 });
 
-test("Keyward's pages in that flow showed no CSP violation or script error, and no secret", async () => {
+test("Keyward's pages and log in that flow showed no CSP violation or script error, and no secret", async () => {
   assert.ok(flow, "needs the sign-up flow of the previous test");
   assertNoBrowserProblems(flow.watched.problems);
   const responses = await flow.watched.keywardResponses();
@@ -116,6 +117,12 @@ test("Keyward's pages in that flow showed no CSP violation or script error, and 
   assert.ok(pages.some((r) => r.url.includes("/consent")), "the consent page was recorded");
   assertNoSecretsInKeywardPages(responses, { providerKey: flow.key, tokens: [flow.token] });
   assertNoSecretsInKeywardPages(responses, { providerKey: flow.rejectedKey });
+
+  const log = readFileSync(stack.keyward.logPath, "utf8");
+  assert.match(log, /account created[\s\S]*tokens issued/, "the log has the flow in it");
+  for (const secret of [flow.key, flow.key.slice(-8), flow.rejectedKey, flow.token]) {
+    assert.ok(!log.includes(secret), `Keyward's log contains a secret (${secret.slice(0, 8)}…)`);
+  }
 });
 
 test("the watchers behind that check do see a CSP violation on a Keyward page", async () => {
