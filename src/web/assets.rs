@@ -67,6 +67,7 @@ impl Asset {
 static STYLE: Asset = Asset::css(include_str!("../../templates/assets/style.css"));
 static PASSKEY_JS: Asset = Asset::js(include_str!("../../templates/assets/passkey.js"));
 static WEB_MESSAGE_JS: Asset = Asset::js(include_str!("../../templates/assets/web-message.js"));
+static MODEL_CHOICE_JS: Asset = Asset::js(include_str!("../../templates/assets/model-choice.js"));
 static SDK_JS: Asset = Asset {
     cross_origin: true,
     ..Asset::js(include_str!("../../sdk/keyward.js"))
@@ -83,6 +84,10 @@ pub fn routes(settings: &Settings) -> Router<AppState> {
         .route(
             "/assets/web-message.js",
             get(|| async { WEB_MESSAGE_JS.respond() }),
+        )
+        .route(
+            "/assets/model-choice.js",
+            get(|| async { MODEL_CHOICE_JS.respond() }),
         )
         .route("/sdk.js", get(|| async { SDK_JS.respond() }));
     if !settings.demo {
