@@ -1,5 +1,6 @@
 // What a person does on Keyward's pages (sign-up, passkey sign-in, consent), written once so
 // the tests read as the story they check. Each step waits for what the person would wait for.
+import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -71,8 +72,9 @@ export async function signIn(page) {
  */
 export async function approve(page, { models } = {}) {
   if (models) {
-    await page.getByLabel("Any model").uncheck();
+    // Ticking a model is all a person does; the page unticks "Any model" by itself.
     for (const model of models) await page.getByLabel(model, { exact: true }).check();
+    assert.equal(await page.getByLabel("Any model").isChecked(), false, "ticking a model unticks \"Any model\"");
   }
   await page.getByRole("button", { name: /with your passkey$/ }).click();
 }
