@@ -63,6 +63,10 @@ test("the /demo chat: sign in, only the allowed models, a streamed reply, sign o
   assert.match((await answer.textContent()) ?? "", /^Hello from the mock upstream\. This reply is streamed one word at a time\.Hello from the mock/);
   assert.equal(await demo.locator('.message[data-role="user"] .content').textContent(), "Say hello to the browser suite.");
   await screenshot(demo, "demo-3-chat");
+  await demo.setViewportSize({ width: 390, height: 760 });
+  await screenshot(demo, "demo-3-chat-phone");
+  const overflow = await demo.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the demo is ${overflow}px wider than a 390px phone`);
 
   const upstreamChat = (await mock.requests()).filter((r) => r.path === "/v1/chat/completions").at(-1);
   assert.equal(JSON.parse(upstreamChat.body).model, "gpt-4o-mini");
