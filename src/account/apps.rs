@@ -65,9 +65,9 @@ pub struct UsageView {
     pub input_tokens: i64,
     pub cached_tokens: i64,
     pub output_tokens: i64,
-    /// Estimated cost in USD, e.g. "1.25".
+    /// Estimated cost, e.g. "$1.25" (see [`spend_words`]).
     pub spent: String,
-    /// Held for requests still running, in USD; `None` when nothing is held.
+    /// Held for requests still running; `None` when nothing is held.
     pub held: Option<String>,
     /// Requests for models without a price (counted in tokens, not against the budget).
     pub unpriced_requests: i64,
@@ -98,8 +98,8 @@ impl UsageView {
             input_tokens: m.input_tokens,
             cached_tokens: m.cached_tokens,
             output_tokens: m.output_tokens,
-            spent: format_usd(spent),
-            held: (m.reserved_microusd > 0).then(|| format_usd(m.reserved_microusd)),
+            spent: spend_words(spent),
+            held: (m.reserved_microusd > 0).then(|| spend_words(m.reserved_microusd)),
             unpriced_requests: m.unpriced_requests,
             budget: budget_microusd.map(|max| Meter {
                 amount: format_usd(max),
@@ -113,6 +113,19 @@ impl UsageView {
                     100
                 },
             }),
+        }
+    }
+}
+
+/// An amount spent, to the cent: "$4.24", "$0.00", or "under $0.01" for a few requests to a
+/// cheap model (the exact micro-dollars are noise to a person).
+fn spend_words(microusd: i64) -> String {
+    match microusd {
+        0 => "$0.00".to_owned(),
+        1..5_000 => "under $0.01".to_owned(),
+        _ => {
+            let cents = (microusd + 5_000) / 10_000;
+            format!("${}.{:02}", cents / 100, cents % 100)
         }
     }
 }
@@ -275,8 +288,8 @@ mod tests {
             ..UsageMonth::default()
         };
         let u = UsageView::new(Some(&month), Some(10_000_000));
-        assert_eq!(u.spent, "2.50");
-        assert_eq!(u.held.as_deref(), Some("0.01"));
+        assert_eq!(u.spent, "$2.50");
+        assert_eq!(u.held.as_deref(), Some("$0.01"));
         let meter = u.budget.unwrap();
         assert_eq!((meter.amount.as_str(), meter.percent), ("10.00", 25));
         assert_eq!((meter.low, meter.high), (7_500_000, 9_000_000));
@@ -291,5 +304,9 @@ mod tests {
         assert_eq!((meter.value, meter.percent), (10_000_000, 120));
         assert!(UsageView::new(None, None).budget.is_none());
         assert_eq!(month_label(1_796_083_199), "November 2026");
+        assert_eq!(spend_words(0), "$0.00");
+        assert_eq!(spend_words(12), "under $0.01");
+        assert_eq!(spend_words(4_240_470), "$4.24");
+        assert_eq!(spend_words(4_995_000), "$5.00");
     }
 }
