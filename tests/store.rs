@@ -207,7 +207,23 @@ both_backends!(grants_lifecycle, |store| {
     let loaded = store.grant(&g.id).await.unwrap().unwrap();
     assert_eq!(loaded.limits, new_limits);
     assert_eq!(loaded.scopes, vec!["openai.models".to_owned()]);
+    store
+        .insert_tokens(&[TokenRow::new(
+            "grant-token".into(),
+            StoredTokenKind::Access,
+            &g.id,
+            "f",
+            None,
+        )])
+        .await
+        .unwrap();
     assert!(store.revoke_grant(&g.id).await.unwrap());
+    let (token, _) = store
+        .token_with_grant("grant-token")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(token.revoked_at.is_some(), "its tokens are revoked with it");
     assert!(
         !store.revoke_grant(&g.id).await.unwrap(),
         "revocation is idempotent"

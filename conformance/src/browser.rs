@@ -132,6 +132,11 @@ impl Page {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
 
+    /// The body with the templates' HTML escapes undone, for looking for words and URLs.
+    pub fn text(&self) -> String {
+        unescape(&self.body)
+    }
+
     /// The value of the first `<input name="NAME" value="…">` on the page.
     pub fn input(&self, name: &str) -> Option<String> {
         let needle = format!("name=\"{name}\"");

@@ -189,13 +189,16 @@ impl Harness {
 
     /// The step-up ceremony the consent page's script runs: (ceremony id, assertion JSON).
     pub async fn step_up(&mut self, csrf: &str, request: &str) -> (String, String) {
+        self.step_up_with(csrf, &json!({ "request": request }))
+            .await
+    }
+
+    /// A step-up ceremony started with `body` (`{"request"}` for consent, `{"action"}` for the
+    /// account page's actions): (ceremony id, assertion JSON).
+    pub async fn step_up_with(&mut self, csrf: &str, body: &Value) -> (String, String) {
         let start = self
             .browser
-            .post_json(
-                "/passkey/step-up/start",
-                Some(csrf),
-                &json!({ "request": request }),
-            )
+            .post_json("/passkey/step-up/start", Some(csrf), body)
             .await;
         assert_eq!(start.status, StatusCode::OK, "{}", start.body);
         let start = start.json();

@@ -6,6 +6,7 @@
 #[path = "../../tests/support/mod.rs"]
 pub mod support;
 
+pub mod account;
 pub mod app;
 pub mod browser;
 pub mod harness;

@@ -1,29 +1,207 @@
-//! The person's account. For now a placeholder showing the signed-in state and sign-out; the
-//! dashboard (apps, usage, limits, revocation, key replacement, passkeys, activity) builds on
-//! the same pieces: [`SignedIn`] for the person, [`crate::web::csrf::CsrfForm`] for its forms.
+//! The person's dashboard at `/account`: every app they approved with its usage and limits, the
+//! OpenAI key, their passkeys, the activity log, and deleting the account.
+//!
+//! Each action is a plain form POST (CSRF-checked, see [`AccountForm`]) that answers with a
+//! redirect back to the dashboard and a fixed confirmation ([`Done`]); the few that need the
+//! passkey again (replacing the key, deleting the account) carry a step-up assertion the
+//! page's script adds. One submodule per part of the page.
+
+pub mod activity;
+pub mod apps;
+pub mod delete;
+pub mod key;
+pub mod limits;
+pub mod passkeys;
 
 use axum::Router;
-use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::extract::{FromRequest, Query, Request, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use minijinja::context;
+use minijinja::value::Serde;
+use serde::Deserialize;
 
 use crate::app::AppState;
-use crate::web::session::SignedIn;
+use crate::passkey::keycheck::KeyProblem;
+use crate::store::now;
+use crate::store::users::User;
+use crate::web::csrf::CsrfForm;
+use crate::web::error::PageError;
+use crate::web::form::FormFields;
+use crate::web::session::{Session, SignedIn};
 use crate::web::templates::Page;
 
-/// `/account`.
+/// `/account` and its actions. (Adding a passkey is a WebAuthn ceremony; it lives with the
+/// others in [`crate::passkey::add`].)
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/account", get(page))
+    Router::new()
+        .route("/account", get(page))
+        .route("/account/apps/{grant_id}/revoke", post(apps::revoke))
+        .route("/account/apps/{grant_id}/limits", post(limits::update))
+        .route("/account/key", post(key::replace))
+        .route(
+            "/account/passkeys/{passkey_id}/rename",
+            post(passkeys::rename),
+        )
+        .route(
+            "/account/passkeys/{passkey_id}/remove",
+            post(passkeys::remove),
+        )
+        .route("/account/delete", post(delete::delete))
 }
 
-/// `GET /account`.
-async fn page(signed_in: SignedIn) -> impl IntoResponse {
-    Page::render(
+/// A CSRF-checked form POST from the signed-in person.
+pub struct AccountForm {
+    pub session: Session,
+    pub user: User,
+    pub fields: FormFields,
+}
+
+impl FromRequest<AppState> for AccountForm {
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, PageError> {
+        let CsrfForm { session, fields } = CsrfForm::from_request(req, state).await?;
+        let user = match session.user(state).await {
+            Ok(user) => user,
+            Err(PageError::SignInRequired) => return Err(PageError::SessionExpired),
+            Err(e) => return Err(e),
+        };
+        Ok(AccountForm {
+            session,
+            user,
+            fields,
+        })
+    }
+}
+
+/// The confirmation the dashboard shows after an action (`/account?done=…`). Only these fixed
+/// messages can appear, so the query string cannot put words on the page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Done {
+    Revoked,
+    LimitsSaved,
+    LimitsUnchanged,
+    KeyReplaced,
+    PasskeyAdded,
+    PasskeyRenamed,
+    PasskeyRemoved,
+}
+
+impl Done {
+    const ALL: [Done; 7] = [
+        Done::Revoked,
+        Done::LimitsSaved,
+        Done::LimitsUnchanged,
+        Done::KeyReplaced,
+        Done::PasskeyAdded,
+        Done::PasskeyRenamed,
+        Done::PasskeyRemoved,
+    ];
+
+    fn code(self) -> &'static str {
+        match self {
+            Done::Revoked => "revoked",
+            Done::LimitsSaved => "limits_saved",
+            Done::LimitsUnchanged => "limits_unchanged",
+            Done::KeyReplaced => "key_replaced",
+            Done::PasskeyAdded => "passkey_added",
+            Done::PasskeyRenamed => "passkey_renamed",
+            Done::PasskeyRemoved => "passkey_removed",
+        }
+    }
+
+    fn message(self) -> &'static str {
+        match self {
+            Done::Revoked => "The app was revoked. Its requests with your key stop now.",
+            Done::LimitsSaved => "The new limits apply from the app's next request.",
+            Done::LimitsUnchanged => "Nothing to save: the limits are as they were.",
+            Done::KeyReplaced => {
+                "Your new OpenAI key is in the vault. Every app you allowed now uses it; they \
+                 need nothing from you."
+            }
+            Done::PasskeyAdded => "Your new passkey is ready. You can sign in with it now.",
+            Done::PasskeyRenamed => "The passkey was renamed.",
+            Done::PasskeyRemoved => "The passkey was removed. It no longer opens your account.",
+        }
+    }
+
+    /// The part of the page the confirmation belongs to.
+    fn section(self) -> &'static str {
+        match self {
+            Done::Revoked | Done::LimitsSaved | Done::LimitsUnchanged => "apps",
+            Done::KeyReplaced => "key",
+            Done::PasskeyAdded | Done::PasskeyRenamed | Done::PasskeyRemoved => "passkeys",
+        }
+    }
+
+    fn parse(code: &str) -> Option<Done> {
+        Self::ALL.into_iter().find(|d| d.code() == code)
+    }
+
+    /// Where the browser goes after the action: the dashboard with this confirmation.
+    pub fn location(self) -> String {
+        format!("/account?done={}#{}", self.code(), self.section())
+    }
+
+    /// The redirect to [`Done::location`] (303, so the reload does not repeat the POST).
+    pub fn redirect(self) -> Response {
+        Redirect::to(&self.location()).into_response()
+    }
+}
+
+/// `?done=` on the dashboard.
+#[derive(Deserialize)]
+struct PageQuery {
+    done: Option<String>,
+}
+
+/// `GET /account`. Without a signed-in session: to the sign-in page, which comes back here.
+#[tracing::instrument(name = "account.page", skip_all)]
+async fn page(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Query(query): Query<PageQuery>,
+) -> Result<Page, PageError> {
+    let done = query.done.as_deref().and_then(Done::parse);
+    render(&state, &signed_in.session, &signed_in.user, done, None).await
+}
+
+/// The dashboard, with an optional confirmation and, after a refused key replacement, what
+/// was wrong with the key.
+pub async fn render(
+    state: &AppState,
+    session: &Session,
+    user: &User,
+    done: Option<Done>,
+    key_problem: Option<&KeyProblem>,
+) -> Result<Page, PageError> {
+    let t = now();
+    let apps = apps::load(state, &user.id, t).await?;
+    let key = key::view(state, &user.id).await?;
+    let passkeys = passkeys::list(state, &user.id).await?;
+    let activity = activity::recent(state, &user.id).await?;
+    let done = done.map(|d| context! { message => d.message(), section => d.section() });
+    let key_problem =
+        key_problem.map(|p| context! { title => p.to_string(), message => p.advice() });
+    let data = serde_json::json!({ "csrf": session.csrf });
+    Ok(Page::render(
         "account.html",
         context! {
             signed_in => true,
-            display_name => signed_in.user.display_name,
-            csrf => signed_in.session.csrf,
+            wide => true,
+            display_name => &user.display_name,
+            csrf => &session.csrf,
+            data => Serde(data),
+            done,
+            month => apps.month_label.clone(),
+            apps => Serde(apps),
+            key => Serde(key),
+            key_problem,
+            passkeys => Serde(passkeys),
+            activity => Serde(activity),
+            shown_events => activity::SHOWN,
+            now => t,
         },
-    )
+    ))
 }

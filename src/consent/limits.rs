@@ -1,5 +1,6 @@
-//! The limits a person sets on an app at consent: monthly budget, requests per minute, allowed
-//! models and lifetime. Parsed from the consent form, shown back in it, and summarised in words.
+//! The limits a person sets on an app at consent, and changes later on the dashboard: monthly
+//! budget, requests per minute, allowed models and lifetime. Parsed from the form both pages
+//! share, shown back in it, and put in words.
 
 use serde::Serialize;
 
@@ -21,6 +22,8 @@ pub const MODELS: &[&str] = &[
 
 /// The checkbox value meaning "any model".
 const ANY_MODEL: &str = "*";
+/// The lifetime radio value meaning "keep the current end" (dashboard edits).
+const KEEP_END: &str = "keep";
 /// Largest budget the form accepts, in USD.
 const MAX_BUDGET_USD: i64 = 100_000;
 
@@ -29,6 +32,8 @@ const MAX_BUDGET_USD: i64 = 100_000;
 pub enum Lifetime {
     Days(i64),
     UntilRevoked,
+    /// The grant's current end (Unix seconds), kept as it is when limits are edited.
+    Until(i64),
 }
 
 /// The choices, in the order shown: (form value, label, lifetime).
@@ -104,13 +109,37 @@ impl LimitsForm {
         }
     }
 
+    /// The form pre-filled for editing a grant on the dashboard: its end stays where it is
+    /// unless the person picks a new lifetime.
+    pub fn for_edit(grant: &Grant) -> LimitsForm {
+        LimitsForm {
+            budget_microusd: grant.limits.budget_microusd,
+            rpm: grant.limits.rpm,
+            models: grant.limits.models.clone(),
+            lifetime: grant
+                .limits
+                .expires_at
+                .map_or(Lifetime::UntilRevoked, Lifetime::Until),
+        }
+    }
+
     /// Reads the form. Without API scopes (`has_api` false) only the lifetime applies.
-    pub fn parse(fields: &FormFields, has_api: bool) -> Result<LimitsForm, LimitsError> {
-        let lifetime = LIFETIMES
-            .iter()
-            .find(|(value, _, _)| fields.one("lifetime").ok().flatten() == Some(value))
-            .map(|(_, _, l)| *l)
-            .ok_or(LimitsError::Lifetime)?;
+    /// `current_end` is the edited grant's end, which the "keep" choice keeps; `None` at
+    /// consent, where there is nothing to keep.
+    pub fn parse(
+        fields: &FormFields,
+        has_api: bool,
+        current_end: Option<i64>,
+    ) -> Result<LimitsForm, LimitsError> {
+        let chosen = fields.one("lifetime").ok().flatten();
+        let lifetime = match (chosen, current_end) {
+            (Some(KEEP_END), Some(end)) => Lifetime::Until(end),
+            _ => LIFETIMES
+                .iter()
+                .find(|(value, _, _)| chosen == Some(value))
+                .map(|(_, _, l)| *l)
+                .ok_or(LimitsError::Lifetime)?,
+        };
         if !has_api {
             return Ok(LimitsForm {
                 budget_microusd: None,
@@ -162,31 +191,27 @@ impl LimitsForm {
             expires_at: match self.lifetime {
                 Lifetime::Days(d) => Some(now + d * 86_400),
                 Lifetime::UntilRevoked => None,
+                Lifetime::Until(end) => Some(end),
             },
         }
     }
 
     /// The limits in words, for the "continue" screen and the activity log.
     pub fn summary(&self) -> String {
-        let budget = match self.budget_microusd {
-            Some(m) => format!("budget ${} a month", format_usd(m)),
-            None => "no budget".to_owned(),
+        let lifetime = match self.lifetime {
+            Lifetime::Until(end) => until_words(Some(end)),
+            chosen => LIFETIMES
+                .iter()
+                .find(|(_, _, l)| *l == chosen)
+                .map(|(_, label, _)| label.to_lowercase())
+                .unwrap_or_default(),
         };
-        let rpm = match self.rpm {
-            Some(n) => format!("{n} requests a minute"),
-            None => "no rate limit".to_owned(),
-        };
-        let models = if self.models.is_empty() {
-            "any model".to_owned()
-        } else {
-            self.models.join(", ")
-        };
-        let lifetime = LIFETIMES
-            .iter()
-            .find(|(_, _, l)| *l == self.lifetime)
-            .map(|(_, label, _)| label.to_lowercase())
-            .unwrap_or_default();
-        format!("{budget} · {rpm} · {models} · {lifetime}")
+        format!(
+            "{} · {} · {} · {lifetime}",
+            budget_words(self.budget_microusd),
+            rpm_words(self.rpm),
+            models_words(&self.models)
+        )
     }
 
     /// What the form's fields show.
@@ -211,7 +236,78 @@ impl LimitsForm {
                     checked: *l == self.lifetime,
                 })
                 .collect(),
+            keep_end: match self.lifetime {
+                Lifetime::Until(end) => Some(end),
+                _ => None,
+            },
         }
+    }
+}
+
+/// A grant's limits in words, one phrase each, as the dashboard shows them and the activity
+/// log records changes to them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LimitWords {
+    pub budget: String,
+    pub rpm: String,
+    pub models: String,
+    pub lifetime: String,
+}
+
+impl LimitWords {
+    /// The words for `limits`.
+    pub fn of(limits: &Limits) -> LimitWords {
+        LimitWords {
+            budget: budget_words(limits.budget_microusd),
+            rpm: rpm_words(limits.rpm),
+            models: models_words(&limits.models),
+            lifetime: until_words(limits.expires_at),
+        }
+    }
+
+    /// What changed from `self` to `new`, as "old → new" phrases; `None` when nothing did.
+    pub fn changes_to(&self, new: &LimitWords) -> Option<String> {
+        let pairs = [
+            (&self.budget, &new.budget),
+            (&self.rpm, &new.rpm),
+            (&self.models, &new.models),
+            (&self.lifetime, &new.lifetime),
+        ];
+        let changed: Vec<String> = pairs
+            .iter()
+            .filter(|(old, new)| old != new)
+            .map(|(old, new)| format!("{old} → {new}"))
+            .collect();
+        (!changed.is_empty()).then(|| changed.join("; "))
+    }
+}
+
+fn budget_words(microusd: Option<i64>) -> String {
+    match microusd {
+        Some(m) => format!("budget ${} a month", format_usd(m)),
+        None => "no budget".to_owned(),
+    }
+}
+
+fn rpm_words(rpm: Option<u32>) -> String {
+    match rpm {
+        Some(n) => format!("{n} requests a minute"),
+        None => "no rate limit".to_owned(),
+    }
+}
+
+fn models_words(models: &[String]) -> String {
+    if models.is_empty() {
+        "any model".to_owned()
+    } else {
+        models.join(", ")
+    }
+}
+
+fn until_words(end: Option<i64>) -> String {
+    match end {
+        Some(end) => format!("until {}", crate::web::templates::utc_date(end)),
+        None => "until revoked".to_owned(),
     }
 }
 
@@ -223,6 +319,8 @@ pub struct LimitsView {
     pub any_model: bool,
     pub models: Vec<Choice>,
     pub lifetimes: Vec<Choice>,
+    /// The current end (Unix seconds) a dashboard edit may keep; offered as the first choice.
+    pub keep_end: Option<i64>,
 }
 
 /// One checkbox or radio button.
@@ -260,7 +358,7 @@ fn parse_usd(text: &str) -> Option<i64> {
 }
 
 /// 12_500_000 → "12.50"; sub-cent amounts keep their digits.
-fn format_usd(microusd: i64) -> String {
+pub fn format_usd(microusd: i64) -> String {
     let (whole, fraction) = (microusd / 1_000_000, microusd % 1_000_000);
     if fraction % 10_000 == 0 {
         format!("{whole}.{:02}", fraction / 10_000)
@@ -293,7 +391,7 @@ mod tests {
         let f = FormFields::parse(
             b"budget_usd=5&rpm=20&models=gpt-4o-mini&models=o4-mini&lifetime=90d",
         );
-        let l = LimitsForm::parse(&f, true).unwrap();
+        let l = LimitsForm::parse(&f, true, None).unwrap();
         assert_eq!(l.budget_microusd, Some(5_000_000));
         assert_eq!(l.rpm, Some(20));
         assert_eq!(l.models, vec!["gpt-4o-mini", "o4-mini"]);
@@ -304,7 +402,7 @@ mod tests {
         );
 
         let any = FormFields::parse(b"budget_usd=&rpm=&models=*&models=gpt-5&lifetime=forever");
-        let l = LimitsForm::parse(&any, true).unwrap();
+        let l = LimitsForm::parse(&any, true, None).unwrap();
         assert_eq!((l.budget_microusd, l.rpm), (None, None));
         assert!(l.models.is_empty());
         assert_eq!(l.to_limits(100).expires_at, None);
@@ -316,9 +414,61 @@ mod tests {
             (b"budget_usd=-3&models=*&lifetime=1d", LimitsError::Budget),
             (b"rpm=0&models=*&lifetime=1d", LimitsError::Rpm),
         ] {
-            assert_eq!(LimitsForm::parse(&FormFields::parse(body), true), Err(err));
+            assert_eq!(
+                LimitsForm::parse(&FormFields::parse(body), true, None),
+                Err(err)
+            );
         }
-        assert!(LimitsForm::parse(&FormFields::parse(b"lifetime=1d"), false).is_ok());
+        assert!(LimitsForm::parse(&FormFields::parse(b"lifetime=1d"), false, None).is_ok());
+    }
+
+    #[test]
+    fn a_dashboard_edit_keeps_the_end_unless_a_new_lifetime_is_chosen() {
+        let mut g = Grant::new("u", "c", vec![], Limits::default());
+        let end = 1_796_083_200; // 2026-12-01T00:00:00Z
+        g.limits.expires_at = Some(end);
+        let form = LimitsForm::for_edit(&g);
+        assert_eq!(form.view().keep_end, Some(end));
+        assert!(form.view().lifetimes.iter().all(|c| !c.checked));
+        let keep = FormFields::parse(b"models=*&lifetime=keep");
+        let kept = LimitsForm::parse(&keep, true, Some(end)).unwrap();
+        assert_eq!(kept.to_limits(5).expires_at, Some(end));
+        assert_eq!(
+            LimitsForm::parse(&keep, true, None),
+            Err(LimitsError::Lifetime),
+            "nothing to keep at consent"
+        );
+        let renewed =
+            LimitsForm::parse(&FormFields::parse(b"models=*&lifetime=1d"), true, Some(end));
+        assert_eq!(renewed.unwrap().to_limits(5).expires_at, Some(5 + 86_400));
+    }
+
+    #[test]
+    fn limit_changes_read_old_to_new() {
+        let old = Limits {
+            budget_microusd: Some(10_000_000),
+            rpm: Some(60),
+            ..Limits::default()
+        };
+        let new = Limits {
+            budget_microusd: Some(2_500_000),
+            models: vec!["gpt-4o-mini".into()],
+            ..old.clone()
+        };
+        let (old, new) = (LimitWords::of(&old), LimitWords::of(&new));
+        assert_eq!(
+            old.changes_to(&new).as_deref(),
+            Some("budget $10.00 a month → budget $2.50 a month; any model → gpt-4o-mini")
+        );
+        assert_eq!(new.changes_to(&new), None);
+        assert_eq!(
+            LimitWords::of(&Limits {
+                expires_at: Some(1_796_083_200),
+                ..Limits::default()
+            })
+            .lifetime,
+            "until 1 Dec 2026"
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::app::AppState;
 use crate::invalidation::Invalidation;
 use crate::oauth::errors::ErrorCode;
 use crate::oauth::response::ResponseTarget;
-use crate::passkey::signin::verify_step_up;
+use crate::passkey::step_up::{self, Purpose};
 use crate::scopes::{self, Scope};
 use crate::store::audit::NewAuditEvent;
 use crate::store::codes::AuthCode;
@@ -123,14 +123,16 @@ async fn approve(State(state): State<AppState>, form: CsrfForm) -> Result<Respon
     tracing::Span::current().record("client_id", pending.client.id.as_str());
     let requested = requested_scopes(&pending);
     let has_api = requested.iter().any(|s| !s.endpoints.is_empty());
-    let limits =
-        LimitsForm::parse(&fields, has_api).map_err(|e| PageError::InvalidForm(e.to_string()))?;
-    let (Ok(Some(ceremony)), Ok(Some(assertion))) =
-        (fields.one("ceremony"), fields.one("assertion"))
-    else {
-        return Err(PageError::PasskeyRequired);
-    };
-    verify_step_up(&state, &session, &user.id, &id, ceremony, assertion).await?;
+    let limits = LimitsForm::parse(&fields, has_api, None)
+        .map_err(|e| PageError::InvalidForm(e.to_string()))?;
+    step_up::verify_form(
+        &state,
+        &session,
+        &user.id,
+        &Purpose::Consent(id.clone()),
+        &fields,
+    )
+    .await?;
     if !state.store.take_auth_request(&id).await? {
         return Err(PageError::RequestExpired);
     }

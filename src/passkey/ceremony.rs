@@ -22,8 +22,10 @@ pub enum Kind {
     Register,
     /// Sign-in with a discoverable passkey.
     Authenticate,
-    /// Approving an app: the signed-in person's passkey again.
+    /// The signed-in person's passkey again, before approving an app or changing the account.
     StepUp,
+    /// Registering another passkey for a signed-in person.
+    AddPasskey,
 }
 
 impl Kind {
@@ -32,6 +34,7 @@ impl Kind {
             Kind::Register => "register",
             Kind::Authenticate => "authenticate",
             Kind::StepUp => "step_up",
+            Kind::AddPasskey => "add_passkey",
         }
     }
 }

@@ -1,6 +1,6 @@
-//! Checking a pasted OpenAI key before storing it: `GET {upstream}/models` with the key, and a
-//! plain explanation of what is wrong. The upstream's own message is never shown: OpenAI's 401
-//! echoes the end of the key it was given.
+//! Checking a pasted OpenAI key before storing it, at sign-up and when it is replaced:
+//! `GET {upstream}/models` with the key, and a plain explanation of what is wrong. The upstream's
+//! own message is never shown: OpenAI's 401 echoes the end of the key it was given.
 
 use std::time::Duration;
 
@@ -57,7 +57,7 @@ impl KeyProblem {
 }
 
 /// Asks the upstream whether `key` works.
-#[tracing::instrument(name = "signup.key_check", skip_all)]
+#[tracing::instrument(name = "key_check", skip_all)]
 pub async fn check(state: &AppState, key: &ProviderKey) -> Result<(), KeyProblem> {
     let raw = key.expose();
     if raw.is_empty() || raw.len() > 512 || raw.chars().any(|c| c.is_whitespace() || c.is_control())

@@ -1,22 +1,32 @@
 //! Passkeys (WebAuthn, webauthn-rs): sign-up with an OpenAI key, usernameless sign-in, the
-//! step-up assertion that approves an app, and sign-out. The relying party ID is the public
+//! step-up assertion that approves an app or a sensitive account change, adding another
+//! passkey, and sign-out. The relying party ID is the public
 //! URL's host, so it must be a domain name (`localhost` in development), never an IP address.
 
+pub mod add;
 pub mod ceremony;
 pub mod keycheck;
 pub mod signin;
 pub mod signup;
+pub mod step_up;
 
 use axum::Router;
 use axum::routing::{get, post};
 use base64::Engine as _;
-use webauthn_rs::prelude::{Url, Webauthn, WebauthnBuilder};
+use webauthn_rs::prelude::{
+    AuthenticationResult, CreationChallengeResponse, CredentialID, Passkey, PasskeyRegistration,
+    Url, Uuid, Webauthn, WebauthnBuilder,
+};
+use webauthn_rs_proto::{
+    AuthenticatorSelectionCriteria, ResidentKeyRequirement, UserVerificationPolicy,
+};
 
 use crate::app::AppState;
 use crate::config::Settings;
+use crate::store::passkeys::PasskeyRow;
 use crate::web::error::PageError;
 
-/// The sign-up, sign-in and sign-out routes.
+/// The sign-up, sign-in, step-up, add-a-passkey and sign-out routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/signin", get(signin::page))
@@ -25,7 +35,9 @@ pub fn routes() -> Router<AppState> {
         .route("/passkey/register/finish", post(signup::finish))
         .route("/passkey/signin/start", post(signin::start))
         .route("/passkey/signin/finish", post(signin::finish))
-        .route("/passkey/step-up/start", post(signin::step_up_start))
+        .route("/passkey/step-up/start", post(step_up::start))
+        .route("/passkey/add/start", post(add::start))
+        .route("/passkey/add/finish", post(add::finish))
 }
 
 /// The relying party, from the public URL.
@@ -45,6 +57,61 @@ pub fn relying_party(settings: &Settings) -> Result<Webauthn, String> {
 /// [`relying_party`] for handlers (the setting was checked at start).
 fn webauthn(settings: &Settings) -> Result<Webauthn, PageError> {
     relying_party(settings).map_err(PageError::Internal)
+}
+
+/// Starts registering a discoverable passkey with user verification (so sign-in needs no user
+/// name) for the account with WebAuthn user handle `user_handle`; `exclude` lists the
+/// credentials it already has, so an authenticator holding one declines to make another.
+fn start_registration(
+    settings: &Settings,
+    user_handle: Uuid,
+    name: &str,
+    exclude: Option<Vec<CredentialID>>,
+) -> Result<(CreationChallengeResponse, PasskeyRegistration), PageError> {
+    let (mut options, registration) = webauthn(settings)?
+        .start_passkey_registration(user_handle, name, name, exclude)
+        .map_err(|e| PageError::Internal(format!("webauthn start: {e}")))?;
+    options.public_key.authenticator_selection = Some(AuthenticatorSelectionCriteria {
+        authenticator_attachment: None,
+        resident_key: Some(ResidentKeyRequirement::Required),
+        require_resident_key: true,
+        user_verification: UserVerificationPolicy::Required,
+    });
+    Ok((options, registration))
+}
+
+/// A stored passkey, decoded.
+fn decode(row: &PasskeyRow) -> Result<Passkey, PageError> {
+    serde_json::from_str(&row.passkey)
+        .map_err(|e| PageError::Internal(format!("stored passkey: {e}")))
+}
+
+/// Saves the credential's new counter and backup state, and when it was used.
+async fn record_use(
+    state: &AppState,
+    row: &PasskeyRow,
+    passkey: &mut Passkey,
+    result: &AuthenticationResult,
+) -> Result<(), PageError> {
+    passkey.update_credential(result);
+    let json =
+        serde_json::to_string(passkey).map_err(|e| PageError::Internal(format!("passkey: {e}")))?;
+    state.store.passkey_used(&row.id, &json).await?;
+    Ok(())
+}
+
+/// A name the person typed (for the account or a passkey): trimmed, control characters
+/// dropped, at most 64 characters; `None` when nothing is left.
+pub fn clean_name(raw: Option<&str>) -> Option<String> {
+    let name: String = raw?
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect::<String>()
+        .trim()
+        .chars()
+        .take(64)
+        .collect();
+    (!name.is_empty()).then_some(name)
 }
 
 /// A credential id as stored (base64url).

@@ -1,5 +1,4 @@
-//! Sign-in with a discoverable passkey (no user name), the step-up assertion that approving an
-//! app requires, and sign-out.
+//! Sign-in with a discoverable passkey (no user name), and sign-out.
 
 use axum::Json;
 use axum::extract::{Query, State};
@@ -7,17 +6,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use minijinja::value::Serde;
 use serde::Deserialize;
-use webauthn_rs::prelude::{
-    AuthenticationResult, DiscoverableAuthentication, Passkey, PasskeyAuthentication,
-    PublicKeyCredential,
-};
+use webauthn_rs::prelude::{DiscoverableAuthentication, PublicKeyCredential};
 
 use super::ceremony::{self, Kind};
-use super::{credential_id, webauthn};
+use super::{credential_id, decode, record_use, webauthn};
 use crate::app::AppState;
 use crate::consent::pending::{self, RequestQuery};
 use crate::store::audit::NewAuditEvent;
-use crate::store::passkeys::PasskeyRow;
 use crate::web::csrf::{CsrfForm, CsrfJson};
 use crate::web::error::{ApiError, PageError};
 use crate::web::headers::Csp;
@@ -143,75 +138,6 @@ pub async fn finish(
         .into_response())
 }
 
-/// `POST /passkey/step-up/start`: a challenge for the signed-in person's own passkeys, bound to
-/// the authorization request they are approving.
-#[tracing::instrument(name = "step_up.start", skip_all)]
-pub async fn step_up_start(
-    State(state): State<AppState>,
-    request: CsrfJson<StartBody>,
-) -> Result<Response, ApiError> {
-    let CsrfJson { session, body } = request;
-    let user = session.user(&state).await?;
-    let pending_request = RequestQuery::parse(body.request.as_deref())?
-        .ok_or_else(|| PageError::InvalidForm("The request id is missing".into()))?;
-    let passkeys = state
-        .store
-        .passkeys_for_user(&user.id)
-        .await?
-        .iter()
-        .map(decode)
-        .collect::<Result<Vec<_>, _>>()?;
-    let (options, auth) = webauthn(&state.settings)?
-        .start_passkey_authentication(&passkeys)
-        .map_err(|e| PageError::Internal(format!("webauthn start: {e}")))?;
-    let id = ceremony::save(
-        &state,
-        Kind::StepUp,
-        &session,
-        Some(&user.id),
-        &auth,
-        &pending_request,
-    )
-    .await?;
-    Ok(Json(serde_json::json!({ "ceremony": id, "options": options })).into_response())
-}
-
-/// Verifies a step-up assertion: the ceremony must have been started by this session, for this
-/// person and this authorization request, and the passkey must be one of theirs.
-pub async fn verify_step_up(
-    state: &AppState,
-    session: &Session,
-    user_id: &str,
-    request_id: &str,
-    ceremony_id: &str,
-    assertion: &str,
-) -> Result<(), PageError> {
-    let taken =
-        ceremony::take::<PasskeyAuthentication, String>(state, Kind::StepUp, ceremony_id, session)
-            .await?;
-    if taken.user_id.as_deref() != Some(user_id) || taken.data != request_id {
-        tracing::warn!("step-up ceremony used for another person or request; refused");
-        return Err(PageError::CeremonyExpired);
-    }
-    let credential: PublicKeyCredential =
-        serde_json::from_str(assertion).map_err(|_| PageError::PasskeyFailed)?;
-    let result = webauthn(&state.settings)?
-        .finish_passkey_authentication(&credential, &taken.state)
-        .map_err(|e| {
-            tracing::info!(error = %e, "step-up assertion refused");
-            PageError::PasskeyFailed
-        })?;
-    let cred_id = credential_id(result.cred_id());
-    let rows = state.store.passkeys_for_user(user_id).await?;
-    let row = rows
-        .iter()
-        .find(|r| r.id == cred_id)
-        .ok_or(PageError::UnknownPasskey)?;
-    let mut passkey = decode(row)?;
-    record_use(state, row, &mut passkey, &result).await?;
-    Ok(())
-}
-
 /// `POST /signout`.
 pub async fn sign_out(
     State(state): State<AppState>,
@@ -219,23 +145,4 @@ pub async fn sign_out(
 ) -> Result<Response, PageError> {
     let cleared = form.session.end(&state).await?;
     Ok((cleared, Redirect::to("/")).into_response())
-}
-
-fn decode(row: &PasskeyRow) -> Result<Passkey, PageError> {
-    serde_json::from_str(&row.passkey)
-        .map_err(|e| PageError::Internal(format!("stored passkey: {e}")))
-}
-
-/// Saves the credential's new counter and backup state, and when it was used.
-async fn record_use(
-    state: &AppState,
-    row: &PasskeyRow,
-    passkey: &mut Passkey,
-    result: &AuthenticationResult,
-) -> Result<(), PageError> {
-    passkey.update_credential(result);
-    let json =
-        serde_json::to_string(passkey).map_err(|e| PageError::Internal(format!("passkey: {e}")))?;
-    state.store.passkey_used(&row.id, &json).await?;
-    Ok(())
 }

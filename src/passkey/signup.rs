@@ -10,9 +10,6 @@ use minijinja::context;
 use minijinja::value::Serde;
 use serde::{Deserialize, Serialize};
 use webauthn_rs::prelude::{PasskeyRegistration, RegisterPublicKeyCredential, Uuid};
-use webauthn_rs_proto::{
-    AuthenticatorSelectionCriteria, ResidentKeyRequirement, UserVerificationPolicy,
-};
 
 use super::ceremony::{self, Kind};
 use super::keycheck;
@@ -89,12 +86,7 @@ pub async fn start(State(state): State<AppState>, form: CsrfForm) -> Result<Resp
         Ok(value) => RequestQuery::parse(value)?,
         Err(e) => return Err(PageError::InvalidForm(e.to_string())),
     };
-    let name = fields
-        .one("name")
-        .ok()
-        .flatten()
-        .map(|n| n.trim().chars().take(64).collect::<String>())
-        .filter(|n| !n.is_empty())
+    let name = super::clean_name(fields.one("name").ok().flatten())
         .unwrap_or_else(|| DEFAULT_ACCOUNT_NAME.to_owned());
     let key = ProviderKey::new(fields.one("key").ok().flatten().unwrap_or_default());
     if let Err(problem) = keycheck::check(&state, &key).await {
@@ -111,16 +103,8 @@ pub async fn start(State(state): State<AppState>, form: CsrfForm) -> Result<Resp
     let webauthn_id = Uuid::new_v4();
     let sealed = state.vault.seal_provider_key(&user_id, &key)?;
     drop(key);
-    let (mut options, registration) = webauthn(&state.settings)?
-        .start_passkey_registration(webauthn_id, &name, &name, None)
-        .map_err(|e| PageError::Internal(format!("webauthn start: {e}")))?;
-    // A discoverable credential, so sign-in needs no user name.
-    options.public_key.authenticator_selection = Some(AuthenticatorSelectionCriteria {
-        authenticator_attachment: None,
-        resident_key: Some(ResidentKeyRequirement::Required),
-        require_resident_key: true,
-        user_verification: UserVerificationPolicy::Required,
-    });
+    let (options, registration) =
+        super::start_registration(&state.settings, webauthn_id, &name, None)?;
     let pending = Pending {
         user_id: user_id.clone(),
         webauthn_id,

@@ -135,6 +135,18 @@ impl Store {
         row.map(Client::try_from).transpose()
     }
 
+    /// The clients with these ids (those that exist), in no particular order.
+    pub async fn clients_by_ids(&self, ids: &[&str]) -> Result<Vec<Client>, StoreError> {
+        let rows: Vec<ClientRow> = with_conn!(self, conn => {
+            Ok::<_, StoreError>(clients::table
+                .filter(clients::id.eq_any(ids))
+                .select(ClientRow::as_select())
+                .load(conn)
+                .await?)
+        })?;
+        rows.into_iter().map(Client::try_from).collect()
+    }
+
     /// Every client of the given kinds, newest first.
     pub async fn clients(&self, kinds: &[ClientKind]) -> Result<Vec<Client>, StoreError> {
         let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();

@@ -194,13 +194,24 @@ impl Store {
         })
     }
 
-    /// Revokes a grant (idempotent). Returns true if this call revoked it.
+    /// Revokes a grant and every token issued under it, in one transaction (idempotent).
+    /// Returns true if this call revoked the grant.
     pub async fn revoke_grant(&self, id: &str) -> Result<bool, StoreError> {
+        use super::schema::tokens;
+        use diesel_async::AsyncConnection as _;
+        let t = now();
         with_conn!(self, conn => {
-            Ok(diesel::update(grants::table.find(id).filter(grants::revoked_at.is_null()))
-                .set(grants::revoked_at.eq(Some(now())))
-                .execute(conn)
-                .await? == 1)
+            conn.transaction::<_, StoreError, _>(async |conn| {
+                let revoked = diesel::update(grants::table.find(id).filter(grants::revoked_at.is_null()))
+                    .set(grants::revoked_at.eq(Some(t)))
+                    .execute(conn)
+                    .await? == 1;
+                diesel::update(tokens::table.filter(tokens::grant_id.eq(id)).filter(tokens::revoked_at.is_null()))
+                    .set(tokens::revoked_at.eq(Some(t)))
+                    .execute(conn)
+                    .await?;
+                Ok(revoked)
+            }).await
         })
     }
 

@@ -167,6 +167,24 @@ impl Store {
         })
     }
 
+    /// The counters of every grant of a person for a month (grants without usage have no row).
+    pub async fn usage_for_user(
+        &self,
+        user_id: &str,
+        month: &str,
+    ) -> Result<Vec<UsageMonth>, StoreError> {
+        use super::schema::grants;
+        with_conn!(self, conn => {
+            Ok(usage_months::table
+                .inner_join(grants::table)
+                .filter(grants::user_id.eq(user_id))
+                .filter(usage_months::month.eq(month))
+                .select(UsageMonth::as_select())
+                .load(conn)
+                .await?)
+        })
+    }
+
     /// One grant's counters for a month (zeros if nothing happened yet).
     pub async fn usage_month(&self, grant_id: &str, month: &str) -> Result<UsageMonth, StoreError> {
         let row: Option<UsageMonth> = with_conn!(self, conn => {

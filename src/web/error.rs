@@ -37,6 +37,8 @@ pub enum PageError {
     PasskeyRequired,
     #[error("invalid form: {0}")]
     InvalidForm(String),
+    #[error("refused to remove the last passkey")]
+    LastPasskey,
     #[error("not found")]
     NotFound,
     #[error(transparent)]
@@ -128,6 +130,13 @@ impl PageError {
                 "Please check the form",
                 format!("{why}. Go back and correct it."),
             ),
+            LastPasskey => (
+                StatusCode::CONFLICT,
+                "You cannot remove your only passkey",
+                "Your passkey is the only way into your account: without one nobody, you \
+                 included, could sign in again. Add another passkey first, then remove this one."
+                    .into(),
+            ),
             NotFound => (
                 StatusCode::NOT_FOUND,
                 "Page not found",
@@ -138,6 +147,14 @@ impl PageError {
                 "Something went wrong on our side",
                 "Please try again in a moment.".into(),
             ),
+        }
+    }
+
+    /// Where the error page's button leads, and what it says.
+    fn way_back(&self) -> (&'static str, &'static str) {
+        match self {
+            PageError::LastPasskey => ("/account#passkeys", "Back to your account"),
+            _ => ("/", "Keyward home"),
         }
     }
 
@@ -161,7 +178,8 @@ impl IntoResponse for PageError {
         }
         self.log();
         let (status, title, message) = self.describe();
-        Page::render("error.html", context! { title, message })
+        let (back, back_label) = self.way_back();
+        Page::render("error.html", context! { title, message, back, back_label })
             .status(status)
             .into_response()
     }

@@ -2,7 +2,8 @@
 //!
 //! Templates auto-escape everything (they all end in `.html`); data that scripts need travels
 //! in `<script type="application/json">` elements written with `tojson`, which escapes `<`, `>`
-//! and `&`, so no value can close the element or run as script.
+//! and `&`, so no value can close the element or run as script. Times reach templates as Unix
+//! seconds and are shown with the `date` and `datetime` filters, always in UTC.
 
 use std::sync::LazyLock;
 
@@ -29,16 +30,65 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("error.html", include_str!("../../templates/error.html")),
     ("account.html", include_str!("../../templates/account.html")),
+    ("goodbye.html", include_str!("../../templates/goodbye.html")),
+    ("limits.html", include_str!("../../templates/limits.html")),
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
+    env.add_filter("date", utc_date);
+    env.add_filter("datetime", utc_datetime);
+    env.add_filter("count", group_digits);
     for (name, source) in TEMPLATES {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("template {name} does not compile: {e}"));
     }
     env
 });
+
+/// A Unix time as a UTC calendar date, e.g. "1 Dec 2026".
+pub fn utc_date(unix_seconds: i64) -> String {
+    format_utc(
+        unix_seconds,
+        time::macros::format_description!("[day padding:none] [month repr:short] [year]"),
+    )
+}
+
+/// A Unix time as a UTC date and time, e.g. "1 Dec 2026, 14:03 UTC".
+pub fn utc_datetime(unix_seconds: i64) -> String {
+    format_utc(
+        unix_seconds,
+        time::macros::format_description!(
+            "[day padding:none] [month repr:short] [year], [hour]:[minute] UTC"
+        ),
+    )
+}
+
+/// A count with thousands separators, e.g. "1,234,567".
+fn group_digits(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
+fn format_utc(
+    unix_seconds: i64,
+    format: &[time::format_description::BorrowedFormatItem<'_>],
+) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix_seconds)
+        .ok()
+        .and_then(|t| t.format(format).ok())
+        .unwrap_or_default()
+}
 
 /// A rendered HTML page with its status and content security policy. Pages are never cached:
 /// they carry CSRF tokens and per-request data.
@@ -117,5 +167,23 @@ mod tests {
         );
         assert!(!page.html.contains("</script><script>alert(1)"));
         assert!(page.html.contains("\\u003c/script"));
+    }
+
+    #[test]
+    fn counts_group_thousands() {
+        assert_eq!(group_digits(0), "0");
+        assert_eq!(group_digits(999), "999");
+        assert_eq!(group_digits(1_000), "1,000");
+        assert_eq!(group_digits(1_234_567), "1,234,567");
+        assert_eq!(group_digits(-12_345), "-12,345");
+    }
+
+    #[test]
+    fn times_read_in_utc() {
+        assert_eq!(utc_date(1_796_083_200), "1 Dec 2026");
+        assert_eq!(
+            utc_datetime(1_796_083_200 + 14 * 3600 + 3 * 60),
+            "1 Dec 2026, 14:03 UTC"
+        );
     }
 }

@@ -1,7 +1,8 @@
-// Keyward's passkey ceremonies (WebAuthn) for the sign-in, sign-up and consent pages. Everything
-// else on those pages works without JavaScript. The page hands this script its data in
-// <script type="application/json" id="kw-data">: the CSRF token, the pending request id and,
-// for sign-up, the registration options.
+// Keyward's passkey ceremonies (WebAuthn) for the sign-in, sign-up, consent and account pages.
+// Everything else on those pages works without JavaScript. The page hands this script its data
+// in <script type="application/json" id="kw-data">: the CSRF token, the pending request id and,
+// for sign-up, the registration options. A form with data-step-up="ACTION" asks for the passkey
+// before it is sent (approving an app, replacing the key, deleting the account).
 "use strict";
 
 (() => {
@@ -60,10 +61,13 @@
     extensions: cred.getClientExtensionResults(),
   });
 
-  const showError = (message) => {
-    if (!errorBox) return;
-    errorBox.textContent = message;
-    errorBox.hidden = false;
+  // A form's own [data-kw-error] box if it has one, else the page's.
+  const errorBoxFor = (scope) => (scope && scope.querySelector("[data-kw-error]")) || errorBox;
+  const showError = (message, scope) => {
+    const box = errorBoxFor(scope);
+    if (!box) return;
+    box.textContent = message;
+    box.hidden = false;
   };
   const explain = (error) => {
     if (error && error.name === "NotAllowedError") {
@@ -91,16 +95,23 @@
     if (typeof path === "string" && path.startsWith("/") && !path.startsWith("//")) location.assign(path);
   };
 
-  const busy = async (button, work) => {
-    if (errorBox) errorBox.hidden = true;
+  const busy = async (button, work, scope) => {
+    const box = errorBoxFor(scope);
+    if (box) box.hidden = true;
     button.disabled = true;
     try {
       await work();
     } catch (error) {
-      showError(explain(error));
+      showError(explain(error), scope);
     } finally {
       button.disabled = false;
     }
+  };
+  // The step-up: the person's passkey again, bound to one action.
+  const stepUp = async (action) => {
+    const start = await post("/passkey/step-up/start", { action, request: data.request || null });
+    const credential = await navigator.credentials.get(requestOptions(start.options));
+    return { ceremony: start.ceremony, assertion: assertionJSON(credential) };
   };
 
   if (!window.PublicKeyCredential) {
@@ -126,18 +137,30 @@
     }));
   }
 
-  const approve = document.getElementById("approve");
-  if (approve) {
-    const button = approve.querySelector("button[type=submit]");
-    approve.addEventListener("submit", (event) => {
+  for (const form of document.querySelectorAll("form[data-step-up]")) {
+    const button = form.querySelector("button[type=submit]");
+    form.addEventListener("submit", (event) => {
       event.preventDefault();
       busy(button, async () => {
-        const start = await post("/passkey/step-up/start", { request: data.request });
-        const credential = await navigator.credentials.get(requestOptions(start.options));
-        approve.elements.ceremony.value = start.ceremony;
-        approve.elements.assertion.value = JSON.stringify(assertionJSON(credential));
-        approve.submit();
-      });
+        const proof = await stepUp(form.dataset.stepUp);
+        form.elements.ceremony.value = proof.ceremony;
+        form.elements.assertion.value = JSON.stringify(proof.assertion);
+        form.submit();
+      }, form);
     });
+  }
+
+  // Account page: another passkey, after the step-up with one the person already has.
+  const add = document.getElementById("passkey-add");
+  if (add) {
+    const scope = add.closest("[data-passkey-add]");
+    const nameInput = scope && scope.querySelector("input[name=name]");
+    add.addEventListener("click", () => busy(add, async () => {
+      const proof = await stepUp("add_passkey");
+      const start = await post("/passkey/add/start", { ...proof, name: nameInput ? nameInput.value : "" });
+      const credential = await navigator.credentials.create(creationOptions(start.options));
+      const done = await post("/passkey/add/finish", { ceremony: start.ceremony, credential: registrationJSON(credential) });
+      go(done.redirect);
+    }, scope));
   }
 })();
