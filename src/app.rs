@@ -60,9 +60,8 @@ impl AppState {
         invalidator.listen();
         let upstream = crate::upstream::client(&settings)
             .map_err(|e| StartError::Setup(format!("upstream HTTP client: {e}")))?;
-        let proxy =
-            crate::proxy::ProxyState::new(settings.redis_url.as_deref(), &invalidator, &store)
-                .map_err(StartError::Setup)?;
+        let proxy = crate::proxy::ProxyState::new(&settings, &invalidator, &store)
+            .map_err(StartError::Setup)?;
         Ok(AppState {
             settings: Arc::new(settings),
             store,

@@ -1,13 +1,17 @@
 //! Writes settled usage to the store off the request path. Meters hand their settlement to
 //! one task per process; when settlements arrive faster than the store takes them, the ones
-//! waiting are summed per grant and month and written as one update, so a busy instance makes
-//! one write per grant per round instead of one per request. When idle, each settlement is
-//! written as soon as it arrives.
+//! waiting are summed per grant and month and written as one transaction, so a busy instance
+//! makes one write per grant per round instead of one per request. When idle, each settlement
+//! is written as soon as it arrives. The [`Leases`] of reservations stay renewed until their
+//! settlement is written.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use super::leases::Leases;
 use crate::store::Store;
 use crate::store::usage::UsageDelta;
 
@@ -19,21 +23,32 @@ const MAX_BATCH: usize = 4096;
 pub struct Settlement {
     pub grant_id: String,
     pub month: String,
-    pub delta: UsageDelta,
+    pub usage: UsageDelta,
+    /// The budget reservation to release, if the request held one.
+    pub reservation: Option<String>,
 }
 
 /// The sending side; cheap to clone. The writer task ends when every sender is gone.
 #[derive(Clone)]
 pub struct Settler {
     tx: mpsc::UnboundedSender<Settlement>,
+    leases: Arc<Leases>,
 }
 
 impl Settler {
-    /// Starts the writer task for `store` (needs a tokio runtime).
-    pub fn start(store: Store) -> Settler {
+    /// Starts the writer task for `store`, and the task keeping this instance's reservations
+    /// leased for `lease` (needs a tokio runtime).
+    pub fn start(store: Store, lease: Duration) -> Settler {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(write(store, rx));
-        Settler { tx }
+        let leases = Arc::new(Leases::default());
+        Leases::keep(&leases, store.clone(), lease);
+        tokio::spawn(write(store, rx, leases.clone()));
+        Settler { tx, leases }
+    }
+
+    /// Keeps a reservation's lease renewed until its settlement is written.
+    pub fn hold(&self, reservation: String) {
+        self.leases.hold(reservation);
     }
 
     /// Queues a settlement; never blocks.
@@ -44,14 +59,20 @@ impl Settler {
     }
 }
 
-async fn write(store: Store, mut rx: mpsc::UnboundedReceiver<Settlement>) {
+/// One grant's month in a batch: the usage summed, the reservations to release.
+#[derive(Default)]
+struct Pending {
+    usage: UsageDelta,
+    reservations: Vec<String>,
+}
+
+async fn write(store: Store, mut rx: mpsc::UnboundedReceiver<Settlement>, leases: Arc<Leases>) {
     while let Some(first) = rx.recv().await {
-        let mut batch: HashMap<(String, String), UsageDelta> = HashMap::new();
+        let mut batch: HashMap<(String, String), Pending> = HashMap::new();
         let mut add = |s: Settlement| {
-            batch
-                .entry((s.grant_id, s.month))
-                .or_default()
-                .add(&s.delta)
+            let pending = batch.entry((s.grant_id, s.month)).or_default();
+            pending.usage.add(&s.usage);
+            pending.reservations.extend(s.reservation);
         };
         add(first);
         for _ in 1..MAX_BATCH {
@@ -60,10 +81,16 @@ async fn write(store: Store, mut rx: mpsc::UnboundedReceiver<Settlement>) {
                 Err(_) => break,
             }
         }
-        for ((grant_id, month), delta) in batch {
-            if let Err(e) = store.add_usage(&grant_id, &month, &delta).await {
+        for ((grant_id, month), pending) in batch {
+            if let Err(e) = store
+                .settle(&grant_id, &month, &pending.usage, &pending.reservations)
+                .await
+            {
+                // The reservations stay in the store; their leases lapse and the sweep gives
+                // them back.
                 tracing::error!(grant_id, month, error = %e, "could not record usage");
             }
+            leases.release(&pending.reservations);
         }
     }
 }
