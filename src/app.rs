@@ -128,6 +128,8 @@ impl Server {
             // Without TCP_NODELAY small SSE frames wait for delayed ACKs (~40 ms).
             let _ = tcp.set_nodelay(true);
         });
+        // Connection info gives the per-client limits (crate::throttle) the peer address.
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!(

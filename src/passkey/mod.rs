@@ -14,18 +14,23 @@ use webauthn_rs::prelude::{Url, Webauthn, WebauthnBuilder};
 
 use crate::app::AppState;
 use crate::config::Settings;
+use crate::throttle::Throttle;
 use crate::web::error::PageError;
 
-/// The sign-up, sign-in and sign-out routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/signin", get(signin::page))
-        .route("/signup", get(signup::page).post(signup::start))
-        .route("/signout", post(signin::sign_out))
+/// The sign-up, sign-in and sign-out routes; the key check and the ceremonies are limited
+/// per client IP by `throttle`.
+pub fn routes(throttle: &Throttle) -> Router<AppState> {
+    let key_check = Router::new().route("/signup", get(signup::page).post(signup::start));
+    let ceremonies = Router::new()
         .route("/passkey/register/finish", post(signup::finish))
         .route("/passkey/signin/start", post(signin::start))
         .route("/passkey/signin/finish", post(signin::finish))
-        .route("/passkey/step-up/start", post(signin::step_up_start))
+        .route("/passkey/step-up/start", post(signin::step_up_start));
+    Router::new()
+        .route("/signin", get(signin::page))
+        .route("/signout", post(signin::sign_out))
+        .merge(throttle.pages(key_check))
+        .merge(throttle.scripts(ceremonies))
 }
 
 /// The relying party, from the public URL.

@@ -39,6 +39,8 @@ pub enum PageError {
     InvalidForm(String),
     #[error("not found")]
     NotFound,
+    #[error("too many requests from this address")]
+    TooManyRequests,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("internal error: {0}")]
@@ -132,6 +134,13 @@ impl PageError {
                 StatusCode::NOT_FOUND,
                 "Page not found",
                 "There is nothing at this address.".into(),
+            ),
+            TooManyRequests => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many attempts",
+                "Keyward received many requests from your network in a short time. Wait a \
+                 moment, then try again."
+                    .into(),
             ),
             Store(_) | Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
