@@ -85,6 +85,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::metrics::track,
         ))
+        .layer(axum::middleware::from_fn(crate::telemetry::trace_requests))
         .with_state(state)
 }
 
