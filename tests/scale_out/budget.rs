@@ -57,7 +57,8 @@ async fn fifty_streams_over_two_instances_never_overspend() {
     let Some(cluster) = Cluster::new().await else {
         return;
     };
-    let instances = std::sync::Arc::new([cluster.start("a", &[]), cluster.start("b", &[])]);
+    let instances =
+        std::sync::Arc::new([cluster.start("a", &[]).await, cluster.start("b", &[]).await]);
     let (body, reservation) = bounded_stream(&cluster);
     // Room for a dozen of the fifty, and a bit.
     let budget = reservation * 12 + reservation / 2;
@@ -130,8 +131,8 @@ async fn a_killed_instances_reservations_come_back_after_their_lease() {
     };
     let lease = Duration::from_secs(3);
     let lease_env = [("KEYWARD_RESERVATION_LEASE", "3s")];
-    let a = cluster.start("a", &lease_env);
-    let mut b = cluster.start("b", &lease_env);
+    let a = cluster.start("a", &lease_env).await;
+    let mut b = cluster.start("b", &lease_env).await;
     let (body, reservation) = bounded_stream(&cluster);
     // Room for two requests at a time.
     let (grant, token) = cluster

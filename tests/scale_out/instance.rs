@@ -68,7 +68,7 @@ pub struct Exited {
 impl Instance {
     /// Spawns `keyward serve` with `env` (on top of this process's environment) in `dir`, and
     /// waits until it logs the address it listens on, or exits.
-    pub fn start(
+    pub async fn start(
         name: &str,
         dir: &std::path::Path,
         env: &[(String, String)],
@@ -104,7 +104,7 @@ impl Instance {
                 });
             }
             if let Some(status) = child.try_wait().expect("try_wait") {
-                std::thread::sleep(Duration::from_millis(100)); // let the readers drain
+                tokio::time::sleep(Duration::from_millis(100)).await; // let the readers drain
                 return Err(Exited {
                     status,
                     stdout: stdout.text(),
@@ -117,7 +117,7 @@ impl Instance {
                 stdout.text(),
                 stderr.text()
             );
-            std::thread::sleep(Duration::from_millis(20));
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 

@@ -93,19 +93,20 @@ impl Cluster {
     }
 
     /// Starts an instance with the common environment plus `extra` (later entries win).
-    pub fn try_start(&self, name: &str, extra: &[(&str, &str)]) -> Result<Instance, Exited> {
+    pub async fn try_start(&self, name: &str, extra: &[(&str, &str)]) -> Result<Instance, Exited> {
         let mut env = self.env(name);
         env.extend(
             extra
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
         );
-        Instance::start(name, self.db.dir(), &env)
+        Instance::start(name, self.db.dir(), &env).await
     }
 
     /// [`Cluster::try_start`] that must succeed.
-    pub fn start(&self, name: &str, extra: &[(&str, &str)]) -> Instance {
+    pub async fn start(&self, name: &str, extra: &[(&str, &str)]) -> Instance {
         self.try_start(name, extra)
+            .await
             .unwrap_or_else(|e| panic!("instance {name} exited at start: {e:?}"))
     }
 

@@ -58,7 +58,7 @@ async fn readiness_follows_the_store_and_its_schema() {
     let Some(cluster) = Cluster::new().await else {
         return;
     };
-    let a = cluster.start("a", &[]);
+    let a = cluster.start("a", &[]).await;
     assert_eq!(
         get_json(&a, "/healthz").await,
         (200, serde_json::json!({"status": "ok"}))
@@ -120,7 +120,7 @@ async fn metrics_show_what_operators_watch_and_nothing_secret() {
     let Some(cluster) = Cluster::new().await else {
         return;
     };
-    let a = cluster.start("a", &[]);
+    let a = cluster.start("a", &[]).await;
     let (grant, token) = cluster
         .grant(Limits {
             budget_microusd: Some(1_000_000),
@@ -254,7 +254,9 @@ async fn sigterm_stops_accepting_and_lets_a_stream_finish() {
         return;
     };
     let grace = Duration::from_secs(10);
-    let mut a = cluster.start("a", &[("KEYWARD_SHUTDOWN_GRACE", "10s")]);
+    let mut a = cluster
+        .start("a", &[("KEYWARD_SHUTDOWN_GRACE", "10s")])
+        .await;
     let addr = a.url.trim_start_matches("http://").to_owned();
     let stream = stream_in_flight(&cluster, &a).await;
 
@@ -296,7 +298,9 @@ async fn a_stream_longer_than_the_grace_period_is_cut_at_the_deadline() {
         return;
     };
     let grace = Duration::from_secs(2);
-    let mut a = cluster.start("a", &[("KEYWARD_SHUTDOWN_GRACE", "2s")]);
+    let mut a = cluster
+        .start("a", &[("KEYWARD_SHUTDOWN_GRACE", "2s")])
+        .await;
     let stream = stream_in_flight(&cluster, &a).await;
     a.terminate();
     let (status, took) = a
@@ -323,7 +327,7 @@ async fn json_logs_are_one_object_per_line_with_the_request_fields() {
     let Some(cluster) = Cluster::new().await else {
         return;
     };
-    let a = cluster.start("a", &[]);
+    let a = cluster.start("a", &[]).await;
     let (grant, token) = cluster.grant(Limits::default()).await;
     assert_eq!(post_chat(&a, &token, &chat(false)).await.status(), 200);
     let bad = a
@@ -387,7 +391,10 @@ async fn an_instance_without_the_stores_master_key_refuses_to_start() {
     cluster.grant(Limits::default()).await; // someone's key is sealed in the vault
     let ring_in_use = MasterKey::from_base64(&cluster.master_key).unwrap();
     let other = MasterKey::generate();
-    let exited = match cluster.try_start("x", &[("KEYWARD_MASTER_KEY", &other.to_base64())]) {
+    let exited = match cluster
+        .try_start("x", &[("KEYWARD_MASTER_KEY", &other.to_base64())])
+        .await
+    {
         Ok(_) => panic!("started without the master key the store needs"),
         Err(exited) => exited,
     };

@@ -34,7 +34,7 @@ async fn a_revocation_on_a_reaches_b_within_a_second() {
     let Some(cluster) = Cluster::new().await else {
         return;
     };
-    let (a, b) = (cluster.start("a", &[]), cluster.start("b", &[]));
+    let (a, b) = (cluster.start("a", &[]).await, cluster.start("b", &[]).await);
     let mut times = Vec::new();
     for _ in 0..RUNS {
         let (grant, token) = cluster.grant(Limits::default()).await;
@@ -78,7 +78,7 @@ async fn a_lost_notification_costs_at_most_the_cache_ttl() {
     let Some(cluster) = Cluster::new().await else {
         return;
     };
-    let b = cluster.start("b", &[]);
+    let b = cluster.start("b", &[]).await;
     let (grant, token) = cluster.grant(Limits::default()).await;
     assert_eq!(models_status(&b, &token).await, 200);
     let cached = Instant::now();
@@ -107,7 +107,7 @@ async fn an_instance_that_lost_its_listen_connection_flushes_when_it_listens_aga
     let Some(cluster) = Cluster::new().await else {
         return;
     };
-    let (a, b) = (cluster.start("a", &[]), cluster.start("b", &[]));
+    let (a, b) = (cluster.start("a", &[]).await, cluster.start("b", &[]).await);
     let (grant, token) = cluster.grant(Limits::default()).await;
     assert_eq!(models_status(&b, &token).await, 200);
     assert_eq!(models_status(&a, &token).await, 200);

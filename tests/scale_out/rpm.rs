@@ -39,7 +39,10 @@ async fn with_redis_the_limit_holds_across_instances() {
         return;
     };
     let env = [("KEYWARD_REDIS_URL", redis.as_str())];
-    let (a, b) = (cluster.start("a", &env), cluster.start("b", &env));
+    let (a, b) = (
+        cluster.start("a", &env).await,
+        cluster.start("b", &env).await,
+    );
     let token = limited(&cluster, 4).await;
     assert_eq!(statuses(&a, &token, 2).await, [200, 200]);
     assert_eq!(statuses(&b, &token, 2).await, [200, 200]);
@@ -60,7 +63,7 @@ async fn without_redis_each_instance_counts_on_its_own() {
     let Some(cluster) = Cluster::new().await else {
         return;
     };
-    let (a, b) = (cluster.start("a", &[]), cluster.start("b", &[]));
+    let (a, b) = (cluster.start("a", &[]).await, cluster.start("b", &[]).await);
     let token = limited(&cluster, 2).await;
     assert_eq!(statuses(&a, &token, 3).await, [200, 200, 429]);
     // B has its own counter: the grant gets the limit once per instance.

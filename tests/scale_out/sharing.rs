@@ -26,7 +26,7 @@ async fn sign_up_code_and_token_cross_instances() {
     let Some(cluster) = Cluster::new().await else {
         return;
     };
-    let (a, b) = (cluster.start("a", &[]), cluster.start("b", &[]));
+    let (a, b) = (cluster.start("a", &[]).await, cluster.start("b", &[]).await);
     let person = Browser::new(PUBLIC_URL);
     let (on_a, on_b) = (person.via(&a.url), person.via(&b.url));
     let mut passkeys = Passkeys::default();
