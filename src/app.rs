@@ -89,6 +89,9 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// How long a stopping instance waits for its last settlements to be written.
+const SETTLE_ON_EXIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A bound, not yet serving instance; lets callers learn the port before serving (tests bind
 /// port 0).
 pub struct Server {
@@ -117,12 +120,14 @@ impl Server {
     }
 
     /// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests
-    /// (streams included) finish for up to the configured grace period.
+    /// (streams included) finish for up to the configured grace period, and writes their usage
+    /// before returning.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let grace = self.state.settings.shutdown_grace;
+        let proxy = self.state.proxy.clone();
         let (signalled_tx, mut signalled_rx) = tokio::sync::watch::channel(false);
         let app = router(self.state);
         let listener = self.listener.tap_io(|tcp| {
@@ -143,13 +148,20 @@ impl Server {
             let _ = signalled_rx.wait_for(|s| *s).await;
             tokio::time::sleep(grace).await;
         };
-        tokio::select! {
+        let result = tokio::select! {
             result = serve => result,
             () = deadline => {
                 tracing::warn!("shutdown grace period over; closing the remaining connections");
                 Ok(())
             }
+        };
+        // Record the usage of the requests that finished before the process goes.
+        if !proxy.settler.flush(SETTLE_ON_EXIT).await {
+            tracing::warn!(
+                "usage of the last requests not written in time; their reservations expire on their lease"
+            );
         }
+        result
     }
 }
 

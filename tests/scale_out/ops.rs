@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use keyward::store::grants::Limits;
+use keyward::store::grants::{Grant, Limits};
 use keyward::vault::MasterKey;
 use keyward_mock_upstream::Behaviour;
 use serde_json::Value;
@@ -236,16 +236,22 @@ fn is_route_template(value: &str) -> bool {
         })
 }
 
-/// A gated stream on `instance`, its response headers received.
-async fn stream_in_flight(cluster: &Cluster, instance: &Instance) -> reqwest::Response {
-    let (_, token) = cluster.grant(Limits::default()).await;
+/// A gated stream on `instance` (of a grant with a budget, so it holds a reservation), its
+/// response headers received.
+async fn stream_in_flight(cluster: &Cluster, instance: &Instance) -> (Grant, reqwest::Response) {
+    let (grant, token) = cluster
+        .grant(Limits {
+            budget_microusd: Some(1_000_000),
+            ..Limits::default()
+        })
+        .await;
     cluster.mock.set_behaviour(Behaviour {
         gate_before_last_event: true,
         ..Behaviour::default()
     });
     let response = post_chat(instance, &token, &chat(true)).await;
     assert_eq!(response.status(), 200);
-    response
+    (grant, response)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -258,7 +264,7 @@ async fn sigterm_stops_accepting_and_lets_a_stream_finish() {
         .start("a", &[("KEYWARD_SHUTDOWN_GRACE", "10s")])
         .await;
     let addr = a.url.trim_start_matches("http://").to_owned();
-    let stream = stream_in_flight(&cluster, &a).await;
+    let (grant, stream) = stream_in_flight(&cluster, &a).await;
 
     let signalled = Instant::now();
     a.terminate();
@@ -290,6 +296,20 @@ async fn sigterm_stops_accepting_and_lets_a_stream_finish() {
         "{}",
         a.stdout.text()
     );
+    // The stream it let finish was metered before it went: counted, reservation released.
+    let month = keyward::metering::month_of(keyward::store::now());
+    let usage = cluster
+        .console
+        .store
+        .usage_month(&grant.id, &month)
+        .await
+        .unwrap();
+    assert_eq!(
+        (usage.requests, usage.reserved_microusd),
+        (1, 0),
+        "{usage:?}"
+    );
+    assert!(usage.spent_microusd > 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -301,7 +321,7 @@ async fn a_stream_longer_than_the_grace_period_is_cut_at_the_deadline() {
     let mut a = cluster
         .start("a", &[("KEYWARD_SHUTDOWN_GRACE", "2s")])
         .await;
-    let stream = stream_in_flight(&cluster, &a).await;
+    let (_, stream) = stream_in_flight(&cluster, &a).await;
     a.terminate();
     let (status, took) = a
         .exited_within(grace + Duration::from_secs(3))
