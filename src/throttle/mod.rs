@@ -104,7 +104,7 @@ fn refuse(audience: Audience, error: GovernorError) -> Response<Body> {
     let GovernorError::TooManyRequests { wait_time, .. } = error else {
         return error.into_response().map(Body::from);
     };
-    tracing::info!(audience = ?audience, "client IP over its request limit");
+    tracing::debug!(audience = ?audience, "client IP over its request limit");
     let mut response = match audience {
         Audience::Page => PageError::TooManyRequests.into_response(),
         Audience::Script => ApiError(PageError::TooManyRequests).into_response(),
