@@ -60,9 +60,8 @@ impl AppState {
         invalidator.listen();
         let upstream = crate::upstream::client(&settings)
             .map_err(|e| StartError::Setup(format!("upstream HTTP client: {e}")))?;
-        let proxy =
-            crate::proxy::ProxyState::new(settings.redis_url.as_deref(), &invalidator, &store)
-                .map_err(StartError::Setup)?;
+        let proxy = crate::proxy::ProxyState::new(&settings, &invalidator, &store)
+            .map_err(StartError::Setup)?;
         Ok(AppState {
             settings: Arc::new(settings),
             store,
@@ -86,8 +85,12 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::metrics::track,
         ))
+        .layer(axum::middleware::from_fn(crate::telemetry::trace_requests))
         .with_state(state)
 }
+
+/// How long a stopping instance waits for its last settlements to be written.
+const SETTLE_ON_EXIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A bound, not yet serving instance; lets callers learn the port before serving (tests bind
 /// port 0).
@@ -117,18 +120,22 @@ impl Server {
     }
 
     /// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests
-    /// (streams included) finish for up to the configured grace period.
+    /// (streams included) finish for up to the configured grace period, and writes their usage
+    /// before returning.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let grace = self.state.settings.shutdown_grace;
+        let proxy = self.state.proxy.clone();
         let (signalled_tx, mut signalled_rx) = tokio::sync::watch::channel(false);
         let app = router(self.state);
         let listener = self.listener.tap_io(|tcp| {
             // Without TCP_NODELAY small SSE frames wait for delayed ACKs (~40 ms).
             let _ = tcp.set_nodelay(true);
         });
+        // Connection info gives the per-client limits (crate::throttle) the peer address.
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!(
@@ -141,13 +148,20 @@ impl Server {
             let _ = signalled_rx.wait_for(|s| *s).await;
             tokio::time::sleep(grace).await;
         };
-        tokio::select! {
+        let result = tokio::select! {
             result = serve => result,
             () = deadline => {
                 tracing::warn!("shutdown grace period over; closing the remaining connections");
                 Ok(())
             }
+        };
+        // Record the usage of the requests that finished before the process goes.
+        if !proxy.settler.flush(SETTLE_ON_EXIT).await {
+            tracing::warn!(
+                "usage of the last requests not written in time; their reservations expire on their lease"
+            );
         }
+        result
     }
 }
 

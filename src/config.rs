@@ -50,8 +50,22 @@ pub struct Settings {
     pub dynamic_registration: bool,
     /// How long in-flight streams may run on after a shutdown signal.
     pub shutdown_grace: Duration,
+    /// Per-client-IP limits on the unauthenticated endpoints (sign-up, passkeys, OAuth).
+    pub ip_rate_limit: IpRateLimit,
+    /// Reverse proxies whose `X-Forwarded-For` names the client; empty trusts none.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How long a budget reservation outlives an instance that stopped renewing it (crashed).
+    pub reservation_lease: Duration,
     /// USD prices per million tokens, by model.
     pub prices: PriceTable,
+}
+
+/// A per-client-IP token bucket: `burst` requests at once, refilled at `per_second`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IpRateLimit {
+    pub burst: u32,
+    /// 0 switches the limit off.
+    pub per_second: u32,
 }
 
 /// The three places a master key ring can come from, in the order they are looked at.
@@ -163,6 +177,25 @@ pub struct SettingsArgs {
     /// How long in-flight streams may finish after SIGTERM/Ctrl-C [default: 30s]
     #[arg(long, env = "KEYWARD_SHUTDOWN_GRACE", global = true, value_name = "DURATION", value_parser = parse_duration)]
     pub shutdown_grace: Option<Duration>,
+    /// Requests one client IP may make at once to sign-up, passkey and OAuth endpoints [default: 20]
+    #[arg(long, env = "KEYWARD_IP_RATE_BURST", global = true, value_name = "N")]
+    pub ip_rate_burst: Option<u32>,
+    /// Requests per second one client IP regains for those endpoints; 0 turns the limit off [default: 5]
+    #[arg(
+        long,
+        env = "KEYWARD_IP_RATE_PER_SECOND",
+        global = true,
+        value_name = "N"
+    )]
+    pub ip_rate_per_second: Option<u32>,
+    /// Reverse proxies (IPs or CIDR ranges, comma separated) whose X-Forwarded-For header names
+    /// the client [default: none, the header is ignored]
+    #[arg(long, env = "KEYWARD_TRUSTED_PROXIES", global = true, value_name = "CIDRS", value_delimiter = ',', value_parser = parse_ip_net)]
+    pub trusted_proxies: Option<Vec<ipnet::IpNet>>,
+    /// How long a crashed instance's budget reservations stay counted before any instance
+    /// releases them; running requests renew theirs [default: 5m]
+    #[arg(long, env = "KEYWARD_RESERVATION_LEASE", global = true, value_name = "DURATION", value_parser = parse_duration)]
+    pub reservation_lease: Option<Duration>,
 }
 
 /// Log line format.
@@ -194,6 +227,10 @@ struct FileSettings {
     origin_clients: Option<bool>,
     dynamic_registration: Option<bool>,
     shutdown_grace: Option<DurationValue>,
+    ip_rate_burst: Option<u32>,
+    ip_rate_per_second: Option<u32>,
+    trusted_proxies: Option<Vec<String>>,
+    reservation_lease: Option<DurationValue>,
     #[serde(default)]
     prices: BTreeMap<String, Price>,
 }
@@ -239,6 +276,12 @@ impl DurationValue {
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 const DEFAULT_UPSTREAM: &str = "https://api.openai.com/v1";
 const DEFAULT_BODY_LIMIT: usize = 32 * 1024 * 1024;
+const DEFAULT_IP_RATE: IpRateLimit = IpRateLimit {
+    burst: 20,
+    per_second: 5,
+};
+/// Leases shorter than this would need renewing more often than once a second.
+const MIN_RESERVATION_LEASE: Duration = Duration::from_secs(3);
 
 impl Settings {
     /// Resolves settings from flags/env (`args`), the config file and the defaults.
@@ -311,6 +354,47 @@ impl Settings {
         };
         let mut prices = PriceTable::defaults();
         prices.extend(file.prices);
+        let ip_rate_limit = IpRateLimit {
+            burst: args
+                .ip_rate_burst
+                .or(file.ip_rate_burst)
+                .unwrap_or(DEFAULT_IP_RATE.burst),
+            per_second: args
+                .ip_rate_per_second
+                .or(file.ip_rate_per_second)
+                .unwrap_or(DEFAULT_IP_RATE.per_second),
+        };
+        if ip_rate_limit.burst == 0 && ip_rate_limit.per_second > 0 {
+            return Err(ConfigError::Invalid {
+                name: "ip_rate_burst",
+                message: "must be at least 1 (set ip_rate_per_second = 0 to turn the limit off)"
+                    .into(),
+            });
+        }
+        let trusted_proxies = match (args.trusted_proxies.clone(), file.trusted_proxies) {
+            (Some(nets), _) => nets,
+            (None, Some(texts)) => texts
+                .iter()
+                .map(|t| parse_ip_net(t))
+                .collect::<Result<_, _>>()
+                .map_err(|message| ConfigError::Invalid {
+                    name: "trusted_proxies",
+                    message,
+                })?,
+            (None, None) => Vec::new(),
+        };
+        let reservation_lease = duration(
+            args.reservation_lease,
+            file.reservation_lease,
+            "reservation_lease",
+            300,
+        )?;
+        if reservation_lease < MIN_RESERVATION_LEASE {
+            return Err(ConfigError::Invalid {
+                name: "reservation_lease",
+                message: format!("must be at least {}s", MIN_RESERVATION_LEASE.as_secs()),
+            });
+        }
         Ok(Settings {
             listen,
             public_url,
@@ -352,6 +436,9 @@ impl Settings {
                 "shutdown_grace",
                 30,
             )?,
+            ip_rate_limit,
+            trusted_proxies,
+            reservation_lease,
             prices,
         })
     }
@@ -430,6 +517,14 @@ pub fn parse_size(s: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("{s:?} is too large"))
 }
 
+/// Parses an IP address ("10.0.0.7", "::1") or a CIDR range ("10.0.0.0/8").
+pub fn parse_ip_net(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{s:?} is not an IP address or CIDR range such as 10.0.0.0/8"))
+}
+
 /// Parses "30" (seconds), "30s", "500ms", "2m", "1h".
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
@@ -472,6 +567,48 @@ mod tests {
         );
         assert_eq!(s.body_limit, 32 << 20);
         assert!(s.demo && s.origin_clients && !s.dynamic_registration);
+        assert_eq!(s.ip_rate_limit, DEFAULT_IP_RATE);
+        assert!(
+            s.trusted_proxies.is_empty(),
+            "X-Forwarded-For is not trusted by default"
+        );
+        assert_eq!(s.reservation_lease, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn trusted_proxies_and_ip_limits_come_from_file_or_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.toml");
+        std::fs::write(
+            &path,
+            "trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\nip_rate_burst = 3\n\
+             reservation_lease = \"1m\"\n",
+        )
+        .unwrap();
+        let mut a = SettingsArgs {
+            config: Some(path),
+            ..Default::default()
+        };
+        let s = Settings::resolve(&a, None).unwrap();
+        let nets: Vec<String> = s.trusted_proxies.iter().map(|n| n.to_string()).collect();
+        assert_eq!(nets, ["10.0.0.0/8", "::1/128"]);
+        assert_eq!(s.ip_rate_limit.burst, 3);
+        assert_eq!(s.reservation_lease, Duration::from_secs(60));
+        a.trusted_proxies = Some(vec![parse_ip_net("192.0.2.1").unwrap()]);
+        a.ip_rate_per_second = Some(0);
+        let s = Settings::resolve(&a, None).unwrap();
+        assert_eq!(s.trusted_proxies.len(), 1);
+        assert_eq!(s.ip_rate_limit.per_second, 0);
+        assert!(parse_ip_net("10.0.0.0/33").is_err());
+        assert!(parse_ip_net("proxy.internal").is_err());
+        a.reservation_lease = Some(Duration::from_secs(1));
+        assert!(matches!(
+            Settings::resolve(&a, None),
+            Err(ConfigError::Invalid {
+                name: "reservation_lease",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -3,9 +3,12 @@
 //!
 //! In this process the message is delivered at once over a broadcast channel. With PostgreSQL
 //! it is also sent with `NOTIFY keyward_invalidate`; every instance LISTENs and re-broadcasts
-//! what arrives. If the LISTEN connection drops, a `Flush` is broadcast (drop everything), and
-//! caches also bound staleness with their own TTL, so a lost notification costs at most that.
+//! what arrives. When the LISTEN connection drops, and again once it is listening anew, a
+//! `Flush` is broadcast (drop everything), so changes announced while it was away are not
+//! missed; caches also bound staleness with their own TTL, so a lost notification costs at
+//! most that.
 
+use std::convert::Infallible;
 use std::time::Duration;
 
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
@@ -98,24 +101,32 @@ impl Invalidator {
         }
         let (url, local) = (self.store.url().to_owned(), self.local.clone());
         tokio::spawn(async move {
-            let mut backoff = Duration::from_millis(100);
+            let mut backoff = FIRST_RETRY;
             loop {
-                match listen_once(&url, &local).await {
-                    Ok(()) => backoff = Duration::from_millis(100),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "invalidation listener lost its connection; reconnecting")
-                    }
-                }
-                // Whatever was missed while disconnected is unknown: drop every cache entry.
-                let _ = local.send(Invalidation::Flush);
+                let Err(e) = listen_once(&url, &local, &mut backoff).await;
+                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "invalidation listener not connected; reconnecting");
                 tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
+                backoff = (backoff * 2).min(LAST_RETRY);
             }
         });
     }
 }
 
-async fn listen_once(url: &str, local: &broadcast::Sender<Invalidation>) -> Result<(), String> {
+/// The first wait before reconnecting the listener, doubled per failed attempt up to
+/// [`LAST_RETRY`], and back to this once it listens again.
+const FIRST_RETRY: Duration = Duration::from_millis(100);
+const LAST_RETRY: Duration = Duration::from_secs(5);
+
+/// Connects, LISTENs and relays notifications until the connection fails. Caches are flushed
+/// when it starts listening (whatever changed before was never announced to this instance)
+/// and when a listening connection is lost (nothing will be announced until the next one);
+/// failed attempts in between leave the caches alone, so an outage of the database does not
+/// also empty them: their TTL bounds what they serve meanwhile.
+async fn listen_once(
+    url: &str,
+    local: &broadcast::Sender<Invalidation>,
+    backoff: &mut Duration,
+) -> Result<Infallible, String> {
     let mut conn = AsyncPgConnection::establish(url)
         .await
         .map_err(|e| e.to_string())?;
@@ -124,12 +135,20 @@ async fn listen_once(url: &str, local: &broadcast::Sender<Invalidation>) -> Resu
         .await
         .map_err(|e| e.to_string())?;
     tracing::debug!("listening for invalidations from other instances");
+    *backoff = FIRST_RETRY;
+    let _ = local.send(Invalidation::Flush);
     let mut notifications = std::pin::pin!(conn.notifications_stream());
-    while let Some(n) = notifications.next().await {
-        let n = n.map_err(|e| e.to_string())?;
-        let _ = local.send(Invalidation::decode(&n.payload));
-    }
-    Err("notification stream ended".into())
+    let lost = loop {
+        match notifications.next().await {
+            Some(Ok(n)) => {
+                let _ = local.send(Invalidation::decode(&n.payload));
+            }
+            Some(Err(e)) => break e.to_string(),
+            None => break "notification stream ended".to_owned(),
+        }
+    };
+    let _ = local.send(Invalidation::Flush);
+    Err(lost)
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ pub mod proxy;
 pub mod scopes;
 pub mod store;
 pub mod telemetry;
+pub mod throttle;
 pub mod tokens;
 pub mod upstream;
 pub mod vault;

@@ -1,6 +1,11 @@
-//! Logging set-up: human-readable lines by default, JSON objects with `--log-format json`.
-//! `RUST_LOG` filters as usual (default `info`).
+//! Logging set-up: human-readable lines by default, JSON objects with `--log-format json`
+//! (one per line, with the fields of the spans they happened in). `RUST_LOG` filters as usual
+//! (default `info`).
 
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+use tracing::Instrument as _;
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber. Safe to call more than once (later calls do nothing).
@@ -14,4 +19,36 @@ pub fn init(json: bool) {
     } else {
         builder.try_init()
     };
+}
+
+/// Routes polled by load balancers and scrapers: their requests are logged at `debug` only.
+const QUIET_ROUTES: &[&str] = &["/healthz", "/readyz", "/metrics"];
+
+/// Middleware: every request runs in a `request` span (method, route template, a request id
+/// for finding its lines) and ends with one line giving its status and duration. Only the
+/// route template is recorded, never the path or query, which can carry codes and state.
+pub async fn trace_requests(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_owned();
+    let span = tracing::info_span!(
+        "request",
+        method = %request.method(),
+        route = %route,
+        request_id = %uuid::Uuid::new_v4().simple(),
+    );
+    let started = std::time::Instant::now();
+    let response = next.run(request).instrument(span.clone()).await;
+    let status = response.status().as_u16();
+    let duration_ms = started.elapsed().as_millis() as u64;
+    span.in_scope(|| {
+        if QUIET_ROUTES.contains(&route.as_str()) {
+            tracing::debug!(status, duration_ms, "request finished");
+        } else {
+            tracing::info!(status, duration_ms, "request finished");
+        }
+    });
+    response
 }

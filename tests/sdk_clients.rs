@@ -70,7 +70,7 @@ async fn fixtures() -> (TestServer, Vec<(&'static str, String)>) {
     let month = keyward::metering::month_of(keyward::store::now());
     state
         .store
-        .settle_usage(&broke_grant.id, &month, 0, &spent)
+        .settle_usage(&broke_grant.id, &month, None, &spent)
         .await
         .unwrap();
     let mock_root = server.mock.base_url().trim_end_matches("/v1").to_owned();

@@ -10,6 +10,7 @@ use keyward::store::clients::{Client, ClientKind};
 use keyward::store::codes::{AuthCode, AuthRequest, CodeClaim};
 use keyward::store::grants::{Grant, Limits};
 use keyward::store::passkeys::PasskeyRow;
+use keyward::store::reservations::NewReservation;
 use keyward::store::sessions::SessionRow;
 use keyward::store::tokens::{RefreshClaim, StoredTokenKind, TokenRow};
 use keyward::store::usage::Consumption;
@@ -489,13 +490,18 @@ both_backends!(sessions_and_ceremonies, |store| {
 both_backends!(budget_reservations_never_exceed_the_budget, |store| {
     let g = grant(&store, Limits::default()).await;
     let store = Arc::new(store);
+    let want = |amount| NewReservation {
+        grant_id: &g.id,
+        month: "2026-11",
+        amount,
+        budget: 1_000,
+        expires_at: now() + 300,
+    };
     // 40 concurrent reservations of 100 against a budget of 1,000: exactly 10 fit.
-    let results = futures_util::future::join_all(
-        (0..40).map(|_| store.reserve_budget(&g.id, "2026-11", 100, 1_000)),
-    )
-    .await;
-    let granted = results.iter().filter(|r| *r.as_ref().unwrap()).count();
-    assert_eq!(granted, 10);
+    let results =
+        futures_util::future::join_all((0..40).map(|_| store.reserve_budget(want(100)))).await;
+    let granted: Vec<String> = results.into_iter().filter_map(|r| r.unwrap()).collect();
+    assert_eq!(granted.len(), 10);
     let m = store.usage_month(&g.id, "2026-11").await.unwrap();
     assert_eq!(m.reserved_microusd, 1_000);
     // Settling releases the reservation and adds the real cost.
@@ -506,14 +512,14 @@ both_backends!(budget_reservations_never_exceed_the_budget, |store| {
         cost_microusd: Some(40),
     };
     store
-        .settle_usage(&g.id, "2026-11", 100, &used)
+        .settle_usage(&g.id, "2026-11", Some(&granted[0]), &used)
         .await
         .unwrap();
     store
         .settle_usage(
             &g.id,
             "2026-11",
-            100,
+            Some(&granted[1]),
             &Consumption {
                 cost_microusd: None,
                 ..used
@@ -535,18 +541,8 @@ both_backends!(budget_reservations_never_exceed_the_budget, |store| {
         ),
         (20, 4, 10, 1)
     );
-    assert!(
-        store
-            .reserve_budget(&g.id, "2026-11", 160, 1_000)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .reserve_budget(&g.id, "2026-11", 1, 1_000)
-            .await
-            .unwrap()
-    );
+    assert!(store.reserve_budget(want(160)).await.unwrap().is_some());
+    assert!(store.reserve_budget(want(1)).await.unwrap().is_none());
     // Another month starts from zero.
     assert_eq!(
         store

@@ -1,20 +1,26 @@
 //! Monthly budgets: reserve before forwarding, refuse once the month's budget cannot cover
-//! the reservation. The reservation is one atomic conditional `UPDATE` in the store (see
-//! `store::usage`), so concurrent requests on any number of instances cannot overspend beyond
-//! what they reserved; [`super::meter::Meter`] reconciles it with the real usage.
+//! the reservation. The reservation is an atomic conditional `UPDATE` plus a leased row in one
+//! transaction (see `store::reservations`), so concurrent requests on any number of instances
+//! cannot overspend beyond what they reserved, and a crashed instance's reservations are given
+//! back when their lease runs out; [`super::meter::Meter`] reconciles each with the real usage.
+
+use std::time::Duration;
 
 use crate::store::grants::Grant;
+use crate::store::reservations::NewReservation;
 use crate::store::{Store, StoreError};
 
 /// The smallest reservation for a request that spends: an exhausted budget then refuses even
 /// requests whose cost cannot be estimated.
 const MIN_RESERVATION: i64 = 1;
 
-/// A granted reservation (amount 0 when the grant has no budget).
+/// A granted reservation (amount 0 and no id when the grant has no budget).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reservation {
     pub month: String,
     pub amount: i64,
+    /// The reservation's row, whose lease the instance renews until the request settles.
+    pub id: Option<String>,
 }
 
 /// Why a request was not admitted.
@@ -33,25 +39,38 @@ pub enum BudgetError {
 }
 
 /// Reserves `estimate` micro-USD (at least [`MIN_RESERVATION`]) of `grant`'s budget for the
-/// month of `at` (Unix seconds; months are UTC, so a new month starts with a fresh counter).
-/// Grants without a budget, and requests that do not spend, reserve nothing.
+/// month of `at` (Unix seconds; months are UTC, so a new month starts with a fresh counter),
+/// leased for `lease`. Grants without a budget, and requests that do not spend, reserve nothing.
 pub async fn reserve(
     store: &Store,
     grant: &Grant,
     spends: bool,
     estimate: Option<i64>,
     at: i64,
+    lease: Duration,
 ) -> Result<Reservation, BudgetError> {
     let month = super::month_of(at);
     let Some(budget) = grant.limits.budget_microusd.filter(|_| spends) else {
-        return Ok(Reservation { month, amount: 0 });
+        return Ok(Reservation {
+            month,
+            amount: 0,
+            id: None,
+        });
     };
     let amount = estimate.unwrap_or(0).max(MIN_RESERVATION);
-    if store
-        .reserve_budget(&grant.id, &month, amount, budget)
-        .await?
-    {
-        Ok(Reservation { month, amount })
+    let wanted = NewReservation {
+        grant_id: &grant.id,
+        month: &month,
+        amount,
+        budget,
+        expires_at: at + lease.as_secs() as i64,
+    };
+    if let Some(id) = store.reserve_budget(wanted).await? {
+        Ok(Reservation {
+            month,
+            amount,
+            id: Some(id),
+        })
     } else {
         Err(BudgetError::Exhausted {
             budget,

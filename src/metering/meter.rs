@@ -33,6 +33,7 @@ pub struct Meter {
     /// Whether the endpoint reports token usage (requests to other endpoints cost nothing).
     metered: bool,
     reserved: i64,
+    reservation: Option<String>,
     estimate: Estimate,
     usage: Option<Tokens>,
     outcome: Outcome,
@@ -47,13 +48,19 @@ pub struct MeterSpec {
     pub month: String,
     pub model: Option<String>,
     pub metered: bool,
+    /// The amount reserved, and the reservation's id (none when nothing was reserved).
     pub reserved: i64,
+    pub reservation: Option<String>,
     pub estimate: Estimate,
 }
 
 impl Meter {
-    /// A meter for a request that holds `spec.reserved` micro-USD of its grant's budget.
+    /// A meter for a request that holds `spec.reserved` micro-USD of its grant's budget; the
+    /// reservation's lease is renewed until the meter settles.
     pub fn new(spec: MeterSpec) -> Meter {
+        if let Some(id) = &spec.reservation {
+            spec.settler.hold(id.clone());
+        }
         Meter {
             settler: spec.settler,
             settings: spec.settings,
@@ -62,6 +69,7 @@ impl Meter {
             model: spec.model,
             metered: spec.metered,
             reserved: spec.reserved,
+            reservation: spec.reservation,
             estimate: spec.estimate,
             usage: None,
             outcome: Outcome::Unfinished,
@@ -134,7 +142,8 @@ impl Drop for Meter {
         self.settler.settle(Settlement {
             grant_id: std::mem::take(&mut self.grant_id),
             month: std::mem::take(&mut self.month),
-            delta: UsageDelta::settling(self.reserved, &used),
+            usage: UsageDelta::of(&used),
+            reservation: self.reservation.take(),
         });
     }
 }

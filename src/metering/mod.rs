@@ -4,6 +4,7 @@
 pub mod budget;
 pub mod estimate;
 pub mod json_scan;
+pub mod leases;
 pub mod meter;
 pub mod prices;
 pub mod settle;

@@ -27,6 +27,8 @@ pub enum ErrorCode {
     InsufficientScope,
     InvalidRedirectUri,
     InvalidClientMetadata,
+    /// Keyward uses it only for a client IP over its request limit (answered 429).
+    TemporarilyUnavailable,
 }
 
 impl ErrorCode {
@@ -47,6 +49,7 @@ impl ErrorCode {
             InsufficientScope => "insufficient_scope",
             InvalidRedirectUri => "invalid_redirect_uri",
             InvalidClientMetadata => "invalid_client_metadata",
+            TemporarilyUnavailable => "temporarily_unavailable",
         }
     }
 }
@@ -95,6 +98,7 @@ impl OAuthError {
             ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
             ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
             ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::TemporarilyUnavailable => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::BAD_REQUEST,
         }
     }

@@ -64,7 +64,12 @@ pub async fn rotate_signing_key(store: &Store, vault: &Vault) -> Result<String, 
 }
 
 async fn create_key(store: &Store, vault: &Vault) -> Result<String, SigningError> {
-    let kid = new_id().replace('-', "")[..16].to_owned();
+    // Creation times are whole seconds; a kid that starts with the creation time in
+    // milliseconds keeps "newest key" well defined for keys created within one second.
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let kid = format!("{millis:012x}{}", &new_id().replace('-', "")[..8]);
     let pair = ES256.generate_key_pair()?;
     let mut private = pair.to_jwk_key_pair();
     private.set_key_id(&kid);

@@ -28,14 +28,21 @@ use tower_http::cors::{Any, CorsLayer};
 use crate::app::AppState;
 use crate::config::Settings;
 use crate::store::Store;
+use crate::throttle::Throttle;
 
 /// The OAuth and OIDC endpoints. Those a browser app calls from its own origin (token,
 /// revocation, userinfo, metadata, JWKS, registration) allow any origin: they take explicit
-/// credentials, never cookies, so CORS grants no ambient authority.
-pub fn routes(settings: &Settings) -> Router<AppState> {
-    let mut cross_origin = Router::new()
+/// credentials, never cookies, so CORS grants no ambient authority. Token, revocation,
+/// introspection and registration are limited per client IP by `throttle`.
+pub fn routes(settings: &Settings, throttle: &Throttle) -> Router<AppState> {
+    let mut limited = Router::new()
         .route("/oauth/token", post(token::token))
-        .route("/oauth/revoke", post(revoke::revoke))
+        .route("/oauth/revoke", post(revoke::revoke));
+    if settings.dynamic_registration {
+        limited = limited.route("/oauth/register", post(registration::register));
+    }
+    let cross_origin = throttle
+        .oauth(limited)
         .route(
             "/oauth/userinfo",
             get(userinfo::userinfo).post(userinfo::userinfo),
@@ -49,9 +56,6 @@ pub fn routes(settings: &Settings) -> Router<AppState> {
             "/.well-known/openid-configuration",
             get(discovery::serve_metadata),
         );
-    if settings.dynamic_registration {
-        cross_origin = cross_origin.route("/oauth/register", post(registration::register));
-    }
     let cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::POST])
@@ -59,7 +63,9 @@ pub fn routes(settings: &Settings) -> Router<AppState> {
         .max_age(Duration::from_secs(3600));
     Router::new()
         .route("/oauth/authorize", get(authorize::authorize))
-        .route("/oauth/introspect", post(introspect::introspect))
+        .merge(
+            throttle.oauth(Router::new().route("/oauth/introspect", post(introspect::introspect))),
+        )
         .merge(cross_origin.layer(cors))
 }
 

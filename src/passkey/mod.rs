@@ -24,20 +24,25 @@ use webauthn_rs_proto::{
 use crate::app::AppState;
 use crate::config::Settings;
 use crate::store::passkeys::PasskeyRow;
+use crate::throttle::Throttle;
 use crate::web::error::PageError;
 
-/// The sign-up, sign-in, step-up, add-a-passkey and sign-out routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/signin", get(signin::page))
-        .route("/signup", get(signup::page).post(signup::start))
-        .route("/signout", post(signin::sign_out))
+/// The sign-up, sign-in, step-up, add-a-passkey and sign-out routes; the key check and the
+/// ceremonies are limited per client IP by `throttle`.
+pub fn routes(throttle: &Throttle) -> Router<AppState> {
+    let key_check = Router::new().route("/signup", get(signup::page).post(signup::start));
+    let ceremonies = Router::new()
         .route("/passkey/register/finish", post(signup::finish))
         .route("/passkey/signin/start", post(signin::start))
         .route("/passkey/signin/finish", post(signin::finish))
         .route("/passkey/step-up/start", post(step_up::start))
         .route("/passkey/add/start", post(add::start))
-        .route("/passkey/add/finish", post(add::finish))
+        .route("/passkey/add/finish", post(add::finish));
+    Router::new()
+        .route("/signin", get(signin::page))
+        .route("/signout", post(signin::sign_out))
+        .merge(throttle.pages(key_check))
+        .merge(throttle.scripts(ceremonies))
 }
 
 /// The relying party, from the public URL.

@@ -167,32 +167,39 @@ async fn proxy(
     );
     // Only requests that start work can spend: listings and lookups never wait on a budget.
     let spends = endpoint.scope.spends && parts.method == axum::http::Method::POST;
-    let reservation = budget::reserve(&state.store, grant, spends, estimate.cost_microusd, at)
-        .await
-        .map_err(|e| match e {
-            BudgetError::Exhausted {
-                budget,
-                wanted,
-                month,
+    let reservation = budget::reserve(
+        &state.store,
+        grant,
+        spends,
+        estimate.cost_microusd,
+        at,
+        state.settings.reservation_lease,
+    )
+    .await
+    .map_err(|e| match e {
+        BudgetError::Exhausted {
+            budget,
+            wanted,
+            month,
+            resets_at,
+        } => {
+            state.metrics.budget_rejected();
+            let month_start = crate::metering::month_start(at);
+            state
+                .proxy
+                .note_exhausted(&state.store, grant, &month, month_start);
+            ProxyError::BudgetExhausted {
+                budget_microusd: budget,
+                reserve_microusd: wanted,
                 resets_at,
-            } => {
-                state.metrics.budget_rejected();
-                let month_start = crate::metering::month_start(at);
-                state
-                    .proxy
-                    .note_exhausted(&state.store, grant, &month, month_start);
-                ProxyError::BudgetExhausted {
-                    budget_microusd: budget,
-                    reserve_microusd: wanted,
-                    resets_at,
-                    retry_after: std::time::Duration::from_secs((resets_at - at).max(1) as u64),
-                }
+                retry_after: std::time::Duration::from_secs((resets_at - at).max(1) as u64),
             }
-            BudgetError::Store(e) => {
-                tracing::warn!(error = %e, "budget reservation failed");
-                ProxyError::StoreUnavailable
-            }
-        })?;
+        }
+        BudgetError::Store(e) => {
+            tracing::warn!(error = %e, "budget reservation failed");
+            ProxyError::StoreUnavailable
+        }
+    })?;
     let mut meter = Meter::new(MeterSpec {
         settler: state.proxy.settler.clone(),
         settings: state.settings.clone(),
@@ -201,6 +208,7 @@ async fn proxy(
         model: read.model.clone(),
         metered: endpoint.metered(),
         reserved: reservation.amount,
+        reservation: reservation.id,
         estimate,
     });
     state.proxy.touch(&state.store, grant, at);

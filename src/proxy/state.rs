@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::cache::GrantCache;
+use crate::config::Settings;
 use crate::invalidation::Invalidator;
 use crate::limits::RateLimiter;
 use crate::metering::settle::Settler;
@@ -29,15 +30,15 @@ pub struct ProxyState {
 
 impl ProxyState {
     /// Sets up the cache (following `invalidator`), the limiter (Redis when configured) and
-    /// the usage writer for `store`.
+    /// the usage writer for `store`, with budget reservations leased as `settings` say.
     pub fn new(
-        redis_url: Option<&str>,
+        settings: &Settings,
         invalidator: &Invalidator,
         store: &Store,
     ) -> Result<ProxyState, String> {
         let cache = Arc::new(GrantCache::default());
         cache.follow(invalidator.subscribe());
-        let limiter = match redis_url {
+        let limiter = match settings.redis_url.as_deref() {
             Some(url) => RateLimiter::with_redis(url)
                 .map_err(|e| format!("invalid Redis URL for rate limits: {e}"))?,
             None => RateLimiter::in_memory(),
@@ -45,7 +46,7 @@ impl ProxyState {
         Ok(ProxyState {
             cache,
             limiter,
-            settler: Settler::start(store.clone()),
+            settler: Settler::start(store.clone(), settings.reservation_lease),
             touched: Mutex::default(),
             exhausted: Mutex::default(),
         })

@@ -13,6 +13,7 @@ pub mod clients;
 pub mod codes;
 pub mod grants;
 pub mod passkeys;
+pub mod reservations;
 pub mod sessions;
 pub mod signing_keys;
 pub mod tokens;

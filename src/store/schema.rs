@@ -143,6 +143,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    budget_reservations (id) {
+        id -> Text,
+        grant_id -> Text,
+        month -> Text,
+        amount -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
     audit_events (id) {
         id -> BigInt,
         user_id -> Text,
@@ -171,6 +181,7 @@ diesel::joinable!(grants -> users (user_id));
 diesel::joinable!(grants -> clients (client_id));
 diesel::joinable!(tokens -> grants (grant_id));
 diesel::joinable!(usage_months -> grants (grant_id));
+diesel::joinable!(budget_reservations -> grants (grant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -184,6 +195,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     ceremonies,
     usage_months,
+    budget_reservations,
     audit_events,
     signing_keys,
 );

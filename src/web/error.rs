@@ -41,6 +41,8 @@ pub enum PageError {
     LastPasskey,
     #[error("not found")]
     NotFound,
+    #[error("too many requests from this address")]
+    TooManyRequests,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("internal error: {0}")]
@@ -141,6 +143,13 @@ impl PageError {
                 StatusCode::NOT_FOUND,
                 "Page not found",
                 "There is nothing at this address.".into(),
+            ),
+            TooManyRequests => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many attempts",
+                "Keyward received many requests from your network in a short time. Wait a \
+                 moment, then try again."
+                    .into(),
             ),
             Store(_) | Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,

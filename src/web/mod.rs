@@ -26,11 +26,12 @@ use templates::Page;
 /// The authorization server: landing page, assets, OAuth endpoints, passkey, consent and
 /// account pages, all behind the security headers.
 pub fn routes(state: &AppState) -> Router<AppState> {
+    let throttle = crate::throttle::Throttle::new(&state.settings);
     Router::new()
         .route("/", get(landing))
         .merge(assets::routes(&state.settings))
-        .merge(crate::oauth::routes(&state.settings))
-        .merge(crate::passkey::routes())
+        .merge(crate::oauth::routes(&state.settings, &throttle))
+        .merge(crate::passkey::routes(&throttle))
         .merge(crate::consent::routes())
         .merge(crate::account::routes())
         .layer(middleware::from_fn_with_state(

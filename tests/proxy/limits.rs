@@ -1,37 +1,11 @@
 //! Requests per minute per grant: in memory, shared through Redis by two instances, and the
 //! fallback when Redis is down.
 
-use std::time::Duration;
-
 use keyward::app::{AppState, Server};
 use keyward::store::grants::Limits;
 
 use crate::support::{self, Backend};
 use crate::{World, chat, client, error_of};
-
-/// Redis for the shared-limit test, or `None` (skip) outside CI when it is not running.
-async fn redis_url() -> Option<String> {
-    let url =
-        std::env::var("KEYWARD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let addr = url
-        .trim_start_matches("redis://")
-        .trim_end_matches('/')
-        .to_owned();
-    let reachable = tokio::time::timeout(
-        Duration::from_secs(2),
-        tokio::net::TcpStream::connect(addr.clone()),
-    )
-    .await
-    .is_ok_and(|r| r.is_ok());
-    if reachable {
-        return Some(url);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("Redis at {addr} is required when CI is set");
-    }
-    eprintln!("SKIPPED (Redis not reachable at {addr}; set CI=1 to make this fail)");
-    None
-}
 
 async fn assert_rate_limited(response: reqwest::Response, rpm: u32) {
     let retry_after: u64 = response.headers()["retry-after"]
@@ -100,7 +74,7 @@ async fn second_instance(first: &support::TestServer) -> (String, tokio::task::J
 
 #[tokio::test]
 async fn two_instances_sharing_redis_share_the_limit() {
-    let Some(redis) = redis_url().await else {
+    let Some(redis) = support::redis_url().await else {
         return;
     };
     let limits = Limits {

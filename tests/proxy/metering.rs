@@ -251,7 +251,7 @@ async fn an_exhausted_budget_is_a_429_until_the_next_month(backend: Backend) {
         .settle_usage(
             &w.grant.id,
             &month_of(at),
-            0,
+            None,
             &Consumption {
                 cost_microusd: Some(10_000),
                 ..Consumption::default()
@@ -302,15 +302,23 @@ async fn an_exhausted_budget_is_a_429_until_the_next_month(backend: Backend) {
     assert_eq!(exhausted[0].grant_id.as_deref(), Some(w.grant.id.as_str()));
 
     // A new month starts with a fresh budget (same reservation the proxy makes, one month on).
-    match budget::reserve(store, &w.grant, true, Some(100), at).await {
+    let lease = w.server.state.settings.reservation_lease;
+    match budget::reserve(store, &w.grant, true, Some(100), at, lease).await {
         Err(BudgetError::Exhausted { resets_at, .. }) => {
             assert_eq!(resets_at, next_month_start(at))
         }
         other => panic!("{other:?}"),
     }
-    let next = budget::reserve(store, &w.grant, true, Some(100), next_month_start(at))
-        .await
-        .unwrap();
+    let next = budget::reserve(
+        store,
+        &w.grant,
+        true,
+        Some(100),
+        next_month_start(at),
+        lease,
+    )
+    .await
+    .unwrap();
     assert_eq!(next.month, month_of(next_month_start(at)));
     assert_eq!(next.amount, 100);
 }

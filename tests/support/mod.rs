@@ -116,6 +116,31 @@ impl Drop for TestDb {
     }
 }
 
+/// Redis for tests of shared limits (`KEYWARD_TEST_REDIS_URL`, default 127.0.0.1:6379), or
+/// `None` (skip, with a line saying so) outside CI when it is not running.
+pub async fn redis_url() -> Option<String> {
+    let url =
+        std::env::var("KEYWARD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let addr = url
+        .trim_start_matches("redis://")
+        .trim_end_matches('/')
+        .to_owned();
+    let reachable = tokio::time::timeout(
+        Duration::from_secs(2),
+        tokio::net::TcpStream::connect(addr.clone()),
+    )
+    .await
+    .is_ok_and(|r| r.is_ok());
+    if reachable {
+        return Some(url);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("Redis at {addr} is required when CI is set");
+    }
+    eprintln!("SKIPPED (Redis not reachable at {addr}; set CI=1 to make this fail)");
+    None
+}
+
 /// A migrated store on a fresh database.
 pub async fn test_store(backend: Backend) -> Option<(Store, TestDb)> {
     let db = test_db(backend).await?;
