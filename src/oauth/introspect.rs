@@ -12,12 +12,10 @@ use serde_json::json;
 use super::clients;
 use super::errors::{OAuthError, no_store};
 use super::id_token::pairwise_subject;
-use super::token::require_form;
 use crate::app::AppState;
 use crate::store::now;
 use crate::store::tokens::StoredTokenKind;
 use crate::tokens::{self, TokenKind};
-use crate::web::form::FormFields;
 
 /// The endpoint.
 #[tracing::instrument(name = "oauth.introspect", skip_all, fields(client_id))]
@@ -26,10 +24,7 @@ pub async fn introspect(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, OAuthError> {
-    require_form(&headers)?;
-    let fields = FormFields::parse(&body);
-    let client = clients::authenticate(&state, &headers, &fields).await?;
-    tracing::Span::current().record("client_id", client.id.as_str());
+    let (client, fields) = clients::authenticated_form(&state, &headers, &body).await?;
     if !client.is_confidential() {
         return Err(OAuthError::invalid_client(
             "introspection is only for confidential clients",

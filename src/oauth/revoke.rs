@@ -10,12 +10,10 @@ use axum::response::{IntoResponse, Response};
 
 use super::clients;
 use super::errors::{OAuthError, no_store};
-use super::token::require_form;
 use crate::app::AppState;
 use crate::invalidation::Invalidation;
 use crate::store::StoreError;
 use crate::tokens::{self, TokenKind};
-use crate::web::form::FormFields;
 
 /// The endpoint.
 #[tracing::instrument(name = "oauth.revoke", skip_all, fields(client_id))]
@@ -24,10 +22,7 @@ pub async fn revoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, OAuthError> {
-    require_form(&headers)?;
-    let fields = FormFields::parse(&body);
-    let client = clients::authenticate(&state, &headers, &fields).await?;
-    tracing::Span::current().record("client_id", client.id.as_str());
+    let (client, fields) = clients::authenticated_form(&state, &headers, &body).await?;
     let presented = fields.required("token")?;
     let hash = tokens::parse(TokenKind::Access, presented)
         .or_else(|| tokens::parse(TokenKind::Refresh, presented));

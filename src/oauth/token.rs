@@ -9,7 +9,7 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -53,11 +53,8 @@ pub async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, OAuthError> {
-    require_form(&headers)?;
-    let fields = FormFields::parse(&body);
-    let client = clients::authenticate(&state, &headers, &fields).await?;
+    let (client, fields) = clients::authenticated_form(&state, &headers, &body).await?;
     let span = tracing::Span::current();
-    span.record("client_id", client.id.as_str());
     let grant_type = fields.required("grant_type")?;
     span.record("grant_type", grant_type);
     let response = match grant_type {
@@ -72,21 +69,6 @@ pub async fn token(
     };
     tracing::info!("tokens issued");
     Ok((no_store(), Json(response)).into_response())
-}
-
-/// Token requests are forms (RFC 6749 §3.2).
-pub fn require_form(headers: &HeaderMap) -> Result<(), OAuthError> {
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if is_form {
-        Ok(())
-    } else {
-        Err(OAuthError::invalid_request(
-            "send the parameters as application/x-www-form-urlencoded",
-        ))
-    }
 }
 
 async fn authorization_code(

@@ -70,21 +70,14 @@ pub async fn start(
         &name,
     )
     .await?;
-    Ok(Json(serde_json::json!({ "ceremony": id, "options": options })).into_response())
-}
-
-/// Body of `POST /passkey/add/finish`.
-#[derive(Deserialize)]
-pub struct FinishBody {
-    ceremony: String,
-    credential: RegisterPublicKeyCredential,
+    Ok(ceremony::started(id, options))
 }
 
 /// `POST /passkey/add/finish`: verifies the new credential and stores it for the account.
 #[tracing::instrument(name = "passkey_add.finish", skip_all)]
 pub async fn finish(
     State(state): State<AppState>,
-    request: CsrfJson<FinishBody>,
+    request: CsrfJson<ceremony::Finish<RegisterPublicKeyCredential>>,
 ) -> Result<Response, ApiError> {
     let CsrfJson { session, body } = request;
     let user = session.user(&state).await?;

@@ -3,6 +3,8 @@
 //! so a replayed challenge finds nothing; and the row is bound to the browser session that
 //! started it, so a ceremony id leaked elsewhere cannot be finished by another browser.
 
+use axum::Json;
+use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -55,6 +57,20 @@ pub struct Taken<S, D> {
     pub state: S,
     /// What the start step wanted the finish step to know.
     pub data: D,
+}
+
+/// What a page posts to finish a ceremony: the ceremony's id and the authenticator's answer
+/// (`RegisterPublicKeyCredential` for registrations, `PublicKeyCredential` for assertions).
+#[derive(Deserialize)]
+pub struct Finish<C> {
+    pub ceremony: String,
+    pub credential: C,
+}
+
+/// The answer to a "start" call: the ceremony id to finish with, and the options the page
+/// passes to `navigator.credentials`.
+pub fn started(id: String, options: impl Serialize) -> Response {
+    Json(serde_json::json!({ "ceremony": id, "options": options })).into_response()
 }
 
 /// Saves a started ceremony and returns its id.

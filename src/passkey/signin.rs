@@ -50,13 +50,6 @@ pub struct StartBody {
     request: Option<String>,
 }
 
-/// Body of the finish call.
-#[derive(Deserialize)]
-pub struct FinishBody {
-    ceremony: String,
-    credential: PublicKeyCredential,
-}
-
 /// `POST /passkey/signin/start`: a challenge any of this site's passkeys can answer.
 #[tracing::instrument(name = "signin.start", skip_all)]
 pub async fn start(
@@ -79,7 +72,7 @@ pub async fn start(
         &pending_request,
     )
     .await?;
-    Ok(Json(serde_json::json!({ "ceremony": id, "options": options })).into_response())
+    Ok(ceremony::started(id, options))
 }
 
 /// `POST /passkey/signin/finish`: verifies the assertion, finds the account by the passkey's
@@ -87,7 +80,7 @@ pub async fn start(
 #[tracing::instrument(name = "signin.finish", skip_all)]
 pub async fn finish(
     State(state): State<AppState>,
-    request: CsrfJson<FinishBody>,
+    request: CsrfJson<ceremony::Finish<PublicKeyCredential>>,
 ) -> Result<Response, ApiError> {
     let CsrfJson { session, body } = request;
     let taken = ceremony::take::<DiscoverableAuthentication, Option<String>>(

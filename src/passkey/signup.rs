@@ -130,19 +130,12 @@ pub async fn start(State(state): State<AppState>, form: CsrfForm) -> Result<Resp
         .into_response())
 }
 
-/// The registration result the page posts.
-#[derive(Deserialize)]
-pub struct FinishRegistration {
-    ceremony: String,
-    credential: RegisterPublicKeyCredential,
-}
-
 /// `POST /passkey/register/finish`: verifies the new passkey, creates the account (user,
 /// passkey, sealed key) and signs the person in.
 #[tracing::instrument(name = "signup.finish", skip_all)]
 pub async fn finish(
     State(state): State<AppState>,
-    request: CsrfJson<FinishRegistration>,
+    request: CsrfJson<ceremony::Finish<RegisterPublicKeyCredential>>,
 ) -> Result<Response, ApiError> {
     let CsrfJson { session, body } = request;
     let taken = ceremony::take::<PasskeyRegistration, Pending>(

@@ -5,9 +5,8 @@
 //! request) and to the browser session that started it, so an assertion made to approve an app
 //! cannot be replayed to delete the account, and vice versa.
 
-use axum::Json;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use webauthn_rs::prelude::{PasskeyAuthentication, PublicKeyCredential};
 
@@ -85,7 +84,7 @@ pub async fn start(
         &purpose,
     )
     .await?;
-    Ok(Json(serde_json::json!({ "ceremony": id, "options": options })).into_response())
+    Ok(ceremony::started(id, options))
 }
 
 /// Verifies a step-up assertion: the ceremony must have been started by this session, for this
