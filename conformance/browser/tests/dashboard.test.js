@@ -127,14 +127,20 @@ test("replacing the OpenAI key: a rejected key is refused in plain words and not
   await dash.getByText("Replace the key").click();
   await dash.getByLabel("New OpenAI API key").fill(rejectedKey);
   // The passkey is asked for first; then OpenAI's answer about the key.
-  await submitWithPasskey(dash, "Replace with your passkey", /\/account\/key$/);
+  await submitWithPasskey(dash, "Replace with your passkey", /\/account\/key#key$/);
   const problem = dash.locator("#key .notice.bad[role=alert]").filter({ hasText: "OpenAI did not accept this key" });
   await problem.waitFor();
   assert.match((await problem.textContent()) ?? "", /Your stored key is unchanged\./);
+  // The answer opens at the key section: the person sees it without scrolling.
+  const inView = await problem.evaluate((el) => {
+    const box = el.getBoundingClientRect();
+    return box.top >= 0 && box.bottom <= window.innerHeight;
+  });
+  assert.ok(inView, "the refusal is in view when the page comes back");
   assert.equal(await dash.getByLabel("New OpenAI API key").inputValue(), "", "the rejected key is not put back in the form");
   const html = await dash.content();
   assert.ok(!html.includes(rejectedKey) && !html.includes(rejectedKey.slice(-8)), "the page does not echo the rejected key");
-  await screenshot(dash, "dashboard-3-key-rejected");
+  await screenshot(dash.locator("#key"), "dashboard-3-key-rejected");
 
   // The form is still open on that page: the good key.
   await dash.getByLabel("New OpenAI API key").fill(newKey);
