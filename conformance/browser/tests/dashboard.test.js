@@ -222,6 +222,14 @@ test("at phone width the dashboard fits the screen", async () => {
   await dash.setViewportSize({ width: 390, height: 844 });
   const overflow = await dash.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `the dashboard is ${overflow}px wider than a 390px phone`);
+  // Every field a person can type in has room for what they type.
+  const narrow = await dash.locator("input[type=text], input[type=password], input[type=number]").evaluateAll((inputs) =>
+    inputs
+      .filter((input) => input.offsetParent !== null)
+      .map((input) => ({ id: input.id, width: input.getBoundingClientRect().width }))
+      .filter(({ width }) => width < 200),
+  );
+  assert.deepEqual(narrow, [], "text fields narrower than 200px at phone width");
   await screenshot(dash, "dashboard-5-phone");
   await dash.setViewportSize({ width: 1000, height: 800 });
   assertNoBrowserProblems(problems());
