@@ -10,6 +10,7 @@
 //                      instanceof (how an app branches on errors), data-status = HTTP status,
 //                      data-code = the error's code (KeywardError's OAuth error code)
 //   window.appMessages every postMessage this window received: { origin, type }
+// and reads the prompt and the model to chat with from its #prompt and #model fields.
 import OpenAI from "openai";
 import {
   AccessDeniedError,
@@ -84,7 +85,7 @@ async function chat(openai) {
   output.dataset.done = "false";
   setState("streaming", "Streaming…");
   const stream = await openai.chat.completions.create({
-    model: "gpt-4o-mini",
+    model: $("model").value,
     stream: true,
     messages: [{ role: "user", content: $("prompt").value }],
   });

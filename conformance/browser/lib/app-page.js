@@ -65,3 +65,21 @@ export async function reply(page) {
     done: (await output.getAttribute("data-done")) === "true",
   };
 }
+
+/**
+ * Clicks the app's "Chat again" (the cached token, no popup) and waits for the call to end:
+ * a completed reply, or an error on the error line. Returns the error, or null.
+ * @param {import("playwright-core").Page} page
+ */
+export async function chatAgain(page) {
+  const output = page.locator("#output");
+  const before = Number((await output.getAttribute("data-chats")) ?? 0);
+  // The click handler empties the error line before it calls anything.
+  await page.getByRole("button", { name: "Chat again" }).click();
+  await page.waitForFunction(
+    (n) => document.getElementById("error").textContent !== "" || Number(document.getElementById("output").dataset.chats ?? 0) > n,
+    before,
+  );
+  const error = await appError(page);
+  return error.text === "" ? null : error;
+}

@@ -6,7 +6,13 @@
 // Node (from the credentialAdded/credentialAsserted events, private key and sign count
 // included) and puts them into the authenticator of each new page — like a passkey synced
 // across the person's windows and browsers. Sign counts must move forward: Keyward, like any
-// relying party, may refuse an assertion whose counter went back.
+// relying party, refuses an assertion whose counter went back. So a passkey used on one page
+// is synced, with its new count, into the authenticators of the pages still open.
+//
+// A person's *other* device (a phone, a security key, a second password manager) is another
+// Device that watches no context: `handOver()` puts it on one page in place of this one, as the
+// browser's "use another device" would. (Two virtual authenticators on one page do not work:
+// the one without the credential answers a passkey request first, with "not allowed".)
 
 /** Resident keys and user verification on; presence and verification happen without a prompt. */
 const AUTHENTICATOR = {
@@ -22,8 +28,10 @@ export class Device {
   constructor() {
     /** @type {Map<string, any>} credentialId -> CDP WebAuthn.Credential */
     this.credentials = new Map();
-    /** @type {WeakMap<import("playwright-core").Page, Promise<void>>} */
+    /** @type {WeakMap<import("playwright-core").Page, Promise<Attachment | undefined>>} */
     this.attached = new WeakMap();
+    /** The authenticators of this device on open pages. @type {Set<Attachment>} */
+    this.live = new Set();
   }
 
   /**
@@ -50,27 +58,80 @@ export class Device {
     return attaching;
   }
 
+  /**
+   * Takes this device off `page` and puts `other` on it instead; passkey requests and
+   * creations on the page from then on go to `other`. Hand back with `other.handOver(page, this)`.
+   * @param {import("playwright-core").Page} page
+   * @param {Device} other
+   */
+  async handOver(page, other) {
+    const mine = await this.attached.get(page);
+    this.attached.delete(page);
+    if (mine) {
+      this.live.delete(mine);
+      await mine.cdp.send("WebAuthn.removeVirtualAuthenticator", { authenticatorId: mine.authenticatorId });
+      await mine.cdp.detach();
+    }
+    await other.ready(page);
+  }
+
   /** @param {import("playwright-core").Page} page */
   async #attach(page) {
     try {
-      await this.#addAuthenticator(page);
+      return await this.#addAuthenticator(page);
     } catch (err) {
       // A popup that answers at once (an OAuth error posted back) may close before the
       // authenticator is in; it never needed one.
       if (!page.isClosed()) throw err;
+      return undefined;
     }
   }
 
   /** @param {import("playwright-core").Page} page */
   async #addAuthenticator(page) {
     const cdp = await page.context().newCDPSession(page);
-    const remember = ({ credential }) => this.credentials.set(credential.credentialId, credential);
+    /** @type {Attachment} */
+    const attachment = { page, cdp, authenticatorId: "" };
+    // Events name their authenticator: with a device handed over, only this one's count.
+    const remember = (event) => {
+      if (event.authenticatorId !== attachment.authenticatorId) return;
+      this.credentials.set(event.credential.credentialId, event.credential);
+      this.#sync(event.credential, attachment);
+    };
     cdp.on("WebAuthn.credentialAdded", remember);
     cdp.on("WebAuthn.credentialAsserted", remember);
     await cdp.send("WebAuthn.enable", { enableUI: false });
-    const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", { options: AUTHENTICATOR });
+    ({ authenticatorId: attachment.authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+      options: AUTHENTICATOR,
+    }));
     for (const credential of this.credentials.values()) {
-      await cdp.send("WebAuthn.addCredential", { authenticatorId, credential });
+      await cdp.send("WebAuthn.addCredential", { authenticatorId: attachment.authenticatorId, credential });
+    }
+    this.live.add(attachment);
+    page.once("close", () => this.live.delete(attachment));
+    return attachment;
+  }
+
+  /**
+   * Puts `credential` (new, or with its new sign count) into this device's authenticators on
+   * the other open pages.
+   * @param {any} credential
+   * @param {Attachment} from
+   */
+  #sync(credential, from) {
+    for (const { page, cdp, authenticatorId } of this.live) {
+      if (authenticatorId === from.authenticatorId || page.isClosed()) continue;
+      const { credentialId } = credential;
+      cdp
+        .send("WebAuthn.removeCredential", { authenticatorId, credentialId })
+        .catch(() => {}) // not there yet: a credential just made on another page
+        .then(() => cdp.send("WebAuthn.addCredential", { authenticatorId, credential }))
+        .catch(() => {}); // the page closed meanwhile
     }
   }
 }
+
+/**
+ * One page's authenticator of a device.
+ * @typedef {{ page: import("playwright-core").Page, cdp: import("playwright-core").CDPSession, authenticatorId: string }} Attachment
+ */

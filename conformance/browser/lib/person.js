@@ -13,14 +13,15 @@ export function newProviderKey() {
 }
 
 /**
- * Saves a full-page screenshot as artifacts/<name>.png.
- * @param {import("playwright-core").Page} page
+ * Saves a screenshot as artifacts/<name>.png: of the full page, or of one part of it.
+ * @param {import("playwright-core").Page | import("playwright-core").Locator} target
  * @param {string} name
  */
-export async function screenshot(page, name) {
+export async function screenshot(target, name) {
   mkdirSync(artifactsDir, { recursive: true });
   const path = join(artifactsDir, `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
+  if ("goto" in target) await target.screenshot({ path, fullPage: true });
+  else await target.screenshot({ path });
   return path;
 }
 
@@ -57,12 +58,14 @@ export async function signUp(page, key, { screenshots } = {}) {
 }
 
 /**
- * On Keyward's sign-in page: sign in with the passkey alone; ends on the consent page.
+ * On Keyward's sign-in page: sign in with the passkey alone; ends on the consent page (or
+ * where `landsOn` says, e.g. the dashboard when the person came to sign in there).
  * @param {import("playwright-core").Page} page
+ * @param {{ landsOn?: string | RegExp }} [options]
  */
-export async function signIn(page) {
+export async function signIn(page, { landsOn = /\/consent\?/ } = {}) {
   await page.getByRole("button", { name: "Sign in with a passkey" }).click();
-  await page.waitForURL(/\/consent\?/);
+  await page.waitForURL(landsOn);
 }
 
 /**
