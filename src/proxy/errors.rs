@@ -272,8 +272,9 @@ impl IntoResponse for ProxyError {
 }
 
 /// `$1.25` from micro-USD.
+/// Dollars exactly as the dashboard writes them, so a sub-cent reservation never reads "$0.00".
 fn usd(microusd: i64) -> String {
-    format!("${:.2}", microusd as f64 / 1_000_000.0)
+    format!("${}", crate::consent::limits::format_usd(microusd))
 }
 
 fn rfc3339(unix: i64) -> String {
@@ -294,7 +295,7 @@ mod tests {
     fn budget_errors_name_the_reset_and_retry_after_rounds_up() {
         let e = ProxyError::BudgetExhausted {
             budget_microusd: 5_000_000,
-            reserve_microusd: 41_000,
+            reserve_microusd: 1_158,
             resets_at: 1_796_083_200,
             retry_after: Duration::from_millis(1500),
         };
@@ -304,6 +305,8 @@ mod tests {
             e.message()
         );
         assert!(e.message().contains("$5.00"));
+        // A reservation under a cent is written exactly, never as "$0.00".
+        assert!(e.message().contains("$0.001158"), "{}", e.message());
         assert_eq!(e.retry_after(), Some(2));
         assert_eq!(e.status(), StatusCode::TOO_MANY_REQUESTS);
     }
