@@ -3,14 +3,16 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use keyward::app::StartError;
 use keyward::app::{AppState, Server, shutdown_signal};
 use keyward::config::{Settings, SettingsArgs};
 use keyward::invalidation::{Invalidation, Invalidator};
-use keyward::oauth::clients::{NewClient, register};
-use keyward::oauth::id_token::rotate_signing_key;
-use keyward::store::Store;
+use keyward::oauth::clients::{NewClient, RegisterError, register};
+use keyward::oauth::id_token::{SigningError, rotate_signing_key};
 use keyward::store::clients::ClientKind;
-use keyward::vault::{KeyRing, MasterKey, Vault, rotate};
+use keyward::store::{Store, StoreError};
+use keyward::vault::rotate::RotateError;
+use keyward::vault::{KeyRing, MasterKey, Vault, VaultError, rotate};
 
 /// Keyward lets people sign in to AI apps with their own OpenAI API key; the app never sees the
 /// key. It is an OAuth 2.0 authorization server (passkeys, consent, PKCE) with an
@@ -90,6 +92,27 @@ enum VaultCommand {
     NewKey,
 }
 
+/// Why a command failed; printed as one line naming the fix where there is one.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error(transparent)]
+    Start(#[from] StartError),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("master key: {0}")]
+    Vault(#[from] VaultError),
+    #[error(transparent)]
+    Rotate(#[from] RotateError),
+    #[error(transparent)]
+    Register(#[from] RegisterError),
+    #[error("signing key: {0}")]
+    Signing(#[from] SigningError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("no client {0}; `keyward clients list` shows the registered ones")]
+    UnknownClient(String),
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -104,49 +127,39 @@ async fn main() -> ExitCode {
     keyward::telemetry::init(settings.log_json);
     match run(cli.command, settings).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            tracing::error!("{message}");
-            eprintln!("keyward: {message}");
+        Err(error) => {
+            // On stderr, where a failed command's reason belongs, also under --log-format json.
+            eprintln!("keyward: {error}");
             ExitCode::FAILURE
         }
     }
 }
 
-async fn run(command: Command, settings: Settings) -> Result<(), String> {
+async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
     match command {
         Command::Serve => serve(settings).await,
         Command::Migrate => {
-            Store::open(&settings.database_url)
-                .await
-                .map_err(|e| e.to_string())?;
+            Store::open(&settings.database_url).await?;
             println!("migrations are up to date");
             Ok(())
         }
         Command::Vault(cmd) => vault(cmd, settings).await,
         Command::Clients(cmd) => clients(cmd, settings).await,
         Command::SigningKey(SigningKeyCommand::Rotate) => {
-            let store = Store::open(&settings.database_url)
-                .await
-                .map_err(|e| e.to_string())?;
-            let ring = KeyRing::load(&settings.master_key, &store)
-                .await
-                .map_err(|e| e.to_string())?;
+            let store = Store::open(&settings.database_url).await?;
+            let ring = KeyRing::load(&settings.master_key, &store).await?;
             let vault = Vault::new(ring, settings.master_key.clone());
-            let kid = rotate_signing_key(&store, &vault)
-                .await
-                .map_err(|e| e.to_string())?;
+            let kid = rotate_signing_key(&store, &vault).await?;
             println!("new ID token signing key {kid} is now in use; older keys stay in the JWKS");
             Ok(())
         }
     }
 }
 
-async fn serve(settings: Settings) -> Result<(), String> {
-    let state = AppState::open(settings).await.map_err(|e| e.to_string())?;
-    let server = Server::bind(state.clone())
-        .await
-        .map_err(|e| e.to_string())?;
-    let addr = server.local_addr().map_err(|e| e.to_string())?;
+async fn serve(settings: Settings) -> Result<(), CliError> {
+    let state = AppState::open(settings).await?;
+    let server = Server::bind(state.clone()).await?;
+    let addr = server.local_addr()?;
     tracing::info!(
         listen = %addr,
         url = %state.settings.public_url,
@@ -155,42 +168,27 @@ async fn serve(settings: Settings) -> Result<(), String> {
         "Keyward is listening on {}",
         state.settings.public_url
     );
-    server
-        .run(shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())
+    Ok(server.run(shutdown_signal()).await?)
 }
 
-async fn vault(cmd: VaultCommand, settings: Settings) -> Result<(), String> {
+async fn vault(cmd: VaultCommand, settings: Settings) -> Result<(), CliError> {
     match cmd {
         VaultCommand::NewKey => {
             println!("{}", &*MasterKey::generate().to_base64());
             Ok(())
         }
         VaultCommand::Status => {
-            let store = Store::open(&settings.database_url)
-                .await
-                .map_err(|e| e.to_string())?;
-            let ring = KeyRing::load(&settings.master_key, &store)
-                .await
-                .map_err(|e| e.to_string())?;
+            let store = Store::open(&settings.database_url).await?;
+            let ring = KeyRing::load(&settings.master_key, &store).await?;
             println!("master key ring (active first): {}", ring.ids().join(", "));
-            for (id, n) in store
-                .master_key_ids_in_use()
-                .await
-                .map_err(|e| e.to_string())?
-            {
+            for (id, n) in store.master_key_ids_in_use().await? {
                 println!("  {id}: seals {n} item(s)");
             }
             Ok(())
         }
         VaultCommand::Rotate => {
-            let store = Store::open(&settings.database_url)
-                .await
-                .map_err(|e| e.to_string())?;
-            let report = rotate::rotate(&settings.master_key, &store)
-                .await
-                .map_err(|e| e.to_string())?;
+            let store = Store::open(&settings.database_url).await?;
+            let report = rotate::rotate(&settings.master_key, &store).await?;
             if report.added_key {
                 println!("added master key {} to the ring", report.active_key_id);
             }
@@ -215,10 +213,8 @@ async fn vault(cmd: VaultCommand, settings: Settings) -> Result<(), String> {
     }
 }
 
-async fn clients(cmd: ClientsCommand, settings: Settings) -> Result<(), String> {
-    let store = Store::open(&settings.database_url)
-        .await
-        .map_err(|e| e.to_string())?;
+async fn clients(cmd: ClientsCommand, settings: Settings) -> Result<(), CliError> {
+    let store = Store::open(&settings.database_url).await?;
     match cmd {
         ClientsCommand::Add {
             name,
@@ -232,9 +228,7 @@ async fn clients(cmd: ClientsCommand, settings: Settings) -> Result<(), String> 
                 logo_url,
                 confidential,
             };
-            let (client, secret) = register(&store, new, ClientKind::Registered)
-                .await
-                .map_err(|e| e.to_string())?;
+            let (client, secret) = register(&store, new, ClientKind::Registered).await?;
             println!("client_id: {}", client.id);
             if let Some(secret) = secret {
                 println!("client_secret: {secret}");
@@ -245,8 +239,7 @@ async fn clients(cmd: ClientsCommand, settings: Settings) -> Result<(), String> 
         ClientsCommand::List => {
             let clients = store
                 .clients(&[ClientKind::Registered, ClientKind::Dynamic])
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
             if clients.is_empty() {
                 println!("no registered clients");
             }
@@ -267,11 +260,7 @@ async fn clients(cmd: ClientsCommand, settings: Settings) -> Result<(), String> 
             Ok(())
         }
         ClientsCommand::Remove { client_id } => {
-            if store
-                .delete_client(&client_id)
-                .await
-                .map_err(|e| e.to_string())?
-            {
+            if store.delete_client(&client_id).await? {
                 // Running instances drop cached tokens (at once on PostgreSQL; on SQLite
                 // within the proxy cache's lifetime).
                 Invalidator::new(store.clone())
@@ -280,7 +269,7 @@ async fn clients(cmd: ClientsCommand, settings: Settings) -> Result<(), String> 
                 println!("removed {client_id}; its grants and tokens no longer work");
                 Ok(())
             } else {
-                Err(format!("no client {client_id}"))
+                Err(CliError::UnknownClient(client_id))
             }
         }
     }
