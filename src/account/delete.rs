@@ -10,7 +10,7 @@ use minijinja::context;
 use super::AccountForm;
 use crate::app::AppState;
 use crate::invalidation::Invalidation;
-use crate::passkey::step_up::{self, Purpose};
+use crate::passkey::step_up::Purpose;
 use crate::web::error::PageError;
 use crate::web::templates::Page;
 
@@ -20,12 +20,8 @@ pub async fn delete(
     State(state): State<AppState>,
     form: AccountForm,
 ) -> Result<Response, PageError> {
-    let AccountForm {
-        session,
-        user,
-        fields,
-    } = form;
-    step_up::verify_form(&state, &session, &user.id, &Purpose::DeleteAccount, &fields).await?;
+    form.confirm(&state, &Purpose::DeleteAccount).await?;
+    let AccountForm { session, user, .. } = form;
     state.store.delete_user(&user.id).await?;
     state
         .invalidator

@@ -11,7 +11,7 @@ use super::{AccountForm, Done};
 use crate::app::AppState;
 use crate::invalidation::Invalidation;
 use crate::passkey::keycheck;
-use crate::passkey::step_up::{self, Purpose};
+use crate::passkey::step_up::Purpose;
 use crate::store::StoreError;
 use crate::store::audit::NewAuditEvent;
 use crate::vault::ProviderKey;
@@ -38,12 +38,12 @@ pub async fn replace(
     State(state): State<AppState>,
     form: AccountForm,
 ) -> Result<Response, PageError> {
+    form.confirm(&state, &Purpose::ReplaceKey).await?;
     let AccountForm {
         session,
         user,
         fields,
     } = form;
-    step_up::verify_form(&state, &session, &user.id, &Purpose::ReplaceKey, &fields).await?;
     let key = ProviderKey::new(fields.one("key").ok().flatten().unwrap_or_default());
     if let Err(problem) = keycheck::check(&state, &key).await {
         tracing::info!(problem = %problem, "replacement key refused; the stored key is unchanged");

@@ -75,6 +75,25 @@ impl FromRequest<AppState> for AccountForm {
     }
 }
 
+impl AccountForm {
+    /// Checks the passkey confirmation (step-up) the form carries for `purpose`: the actions
+    /// that could hand the account to someone else ask for the passkey, not just the session.
+    pub async fn confirm(
+        &self,
+        state: &AppState,
+        purpose: &crate::passkey::step_up::Purpose,
+    ) -> Result<(), PageError> {
+        crate::passkey::step_up::verify_form(
+            state,
+            &self.session,
+            &self.user.id,
+            purpose,
+            &self.fields,
+        )
+        .await
+    }
+}
+
 /// The confirmation the dashboard shows after an action (`/account?done=…`). Only these fixed
 /// messages can appear, so the query string cannot put words on the page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -132,3 +132,21 @@ fn after_sign_in(request: Option<&str>) -> String {
         None => "/account".to_owned(),
     }
 }
+
+/// The answer to a finished sign-in or sign-up: a new session id bound to the person (never
+/// the anonymous one, against session fixation) and where the page goes next.
+async fn signed_in(
+    state: &AppState,
+    session: &crate::web::session::Session,
+    user_id: &str,
+    request: Option<&str>,
+) -> Result<axum::response::Response, crate::web::error::ApiError> {
+    use axum::response::IntoResponse as _;
+    let session = crate::web::session::Session::sign_in(state, session, user_id).await?;
+    let redirect = after_sign_in(request);
+    Ok((
+        session.cookie(),
+        axum::Json(serde_json::json!({ "redirect": redirect })),
+    )
+        .into_response())
+}

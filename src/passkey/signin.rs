@@ -1,6 +1,5 @@
 //! Sign-in with a discoverable passkey (no user name), and sign-out.
 
-use axum::Json;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
@@ -122,13 +121,7 @@ pub async fn finish(
         ))
         .await?;
     tracing::info!("signed in");
-    let session = Session::sign_in(&state, &session, &user.id).await?;
-    let redirect = super::after_sign_in(taken.data.as_deref());
-    Ok((
-        session.cookie(),
-        Json(serde_json::json!({ "redirect": redirect })),
-    )
-        .into_response())
+    super::signed_in(&state, &session, &user.id, taken.data.as_deref()).await
 }
 
 /// `POST /signout`.

@@ -3,7 +3,6 @@
 //! sealed in the vault. Between the two steps the key exists only sealed, inside the ceremony
 //! row (never in a cookie, a page or the store in plaintext).
 
-use axum::Json;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
@@ -181,11 +180,5 @@ pub async fn finish(
         ))
         .await?;
     tracing::info!("account created");
-    let session = Session::sign_in(&state, &session, &user.id).await?;
-    let redirect = super::after_sign_in(pending.request.as_deref());
-    Ok((
-        session.cookie(),
-        Json(serde_json::json!({ "redirect": redirect })),
-    )
-        .into_response())
+    super::signed_in(&state, &session, &user.id, pending.request.as_deref()).await
 }
