@@ -11,7 +11,6 @@ mod metering;
 mod paths;
 mod streaming;
 
-use std::time::Duration;
 
 use keyward::store::grants::{Grant, Limits};
 use keyward::store::usage::UsageMonth;
@@ -97,27 +96,8 @@ impl World {
 
     /// This month's counters, once `requests` of them are settled and nothing is reserved.
     pub async fn settled(&self, requests: i64) -> UsageMonth {
-        settled(&self.server, &self.grant.id, requests).await
+        support::settled(&self.server.state.store, &self.grant.id, requests).await
     }
-}
-
-/// Waits (bounded) for the spawned settlements of `requests` requests to land.
-pub async fn settled(server: &TestServer, grant_id: &str, requests: i64) -> UsageMonth {
-    let month = keyward::metering::month_of(keyward::store::now());
-    let mut last = UsageMonth::default();
-    for _ in 0..200 {
-        last = server
-            .state
-            .store
-            .usage_month(grant_id, &month)
-            .await
-            .unwrap();
-        if last.requests >= requests && last.reserved_microusd == 0 {
-            return last;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("usage never settled to {requests} requests: {last:?}");
 }
 
 pub fn client() -> reqwest::Client {

@@ -4,10 +4,7 @@
 use std::time::Duration;
 
 use keyward::metering::estimate::{RequestShape, estimate};
-use keyward::metering::month_of;
 use keyward::store::grants::Limits;
-use keyward::store::now;
-use keyward::store::usage::UsageMonth;
 use keyward_mock_upstream::Behaviour;
 use serde_json::{Value, json};
 
@@ -31,25 +28,6 @@ fn bounded_stream(cluster: &Cluster) -> (Value, i64) {
     .cost_microusd
     .expect("gpt-4o has a price");
     (body, reservation)
-}
-
-/// Waits (bounded) until `requests` requests are settled and nothing is reserved.
-async fn settled(cluster: &Cluster, grant_id: &str, requests: i64) -> UsageMonth {
-    let month = month_of(now());
-    let mut last = UsageMonth::default();
-    for _ in 0..400 {
-        last = cluster
-            .console
-            .store
-            .usage_month(grant_id, &month)
-            .await
-            .unwrap();
-        if last.requests >= requests && last.reserved_microusd == 0 {
-            return last;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("usage never settled to {requests} requests: {last:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -104,7 +82,7 @@ async fn fifty_streams_over_two_instances_never_overspend() {
     for response in admitted {
         assert!(response.text().await.unwrap().ends_with("data: [DONE]\n\n"));
     }
-    let usage = settled(&cluster, &grant.id, fit).await;
+    let usage = crate::support::settled(&cluster.console.store, &grant.id, fit).await;
     let overspend = usage.spent_microusd - budget;
     eprintln!(
         "50 concurrent streams over two instances: {fit} admitted (A {}, B {}; reservation \
@@ -179,7 +157,7 @@ async fn a_killed_instances_reservations_come_back_after_their_lease() {
         "{}",
         ms(back)
     );
-    let usage = settled(&cluster, &grant.id, 1).await;
+    let usage = crate::support::settled(&cluster.console.store, &grant.id, 1).await;
     assert_eq!(usage.requests, 1, "only A's request was settled: {usage:?}");
     assert_eq!(
         cluster

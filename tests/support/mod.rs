@@ -354,3 +354,22 @@ pub async fn grant_token(
         .expect("tokens");
     (grant, tokens.access_token)
 }
+
+/// Waits (bounded, ~10 s) until a grant's month counts `requests` settled requests and nothing
+/// is still reserved: settlement runs after the response, off the request path.
+pub async fn settled(
+    store: &Store,
+    grant_id: &str,
+    requests: i64,
+) -> keyward::store::usage::UsageMonth {
+    let month = keyward::metering::month_of(keyward::store::now());
+    let mut last = Default::default();
+    for _ in 0..400 {
+        last = store.usage_month(grant_id, &month).await.expect("usage");
+        if last.requests >= requests && last.reserved_microusd == 0 {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("usage never settled to {requests} requests: {last:?}");
+}
