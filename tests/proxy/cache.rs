@@ -76,6 +76,10 @@ async fn hide_tables(db_url: &str, hide: bool) {
     if let Some(path) = db_url.strip_prefix("sqlite://") {
         use diesel_async::AsyncConnection as _;
         let mut conn = keyward::store::SqliteConn::establish(path).await.unwrap();
+        // The server may be writing (settling the request before); wait for it as it would.
+        conn.batch_execute("PRAGMA busy_timeout = 10000;")
+            .await
+            .unwrap();
         conn.batch_execute(&sql).await.unwrap();
     } else {
         use diesel_async::AsyncConnection as _;

@@ -11,7 +11,6 @@ mod metering;
 mod paths;
 mod streaming;
 
-
 use keyward::store::grants::{Grant, Limits};
 use keyward::store::usage::UsageMonth;
 use serde_json::{Value, json};
