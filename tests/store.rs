@@ -364,6 +364,7 @@ both_backends!(codes_are_single_use, |store| {
         created_at: now(),
         expires_at,
         used_at: None,
+        replayed_at: None,
     };
     store
         .insert_auth_code(&code("c1", now() + 60))
@@ -377,7 +378,15 @@ both_backends!(codes_are_single_use, |store| {
         matches!(store.claim_auth_code("c1").await.unwrap(), CodeClaim::Claimed(c) if c.nonce.as_deref() == Some("n"))
     );
     assert!(
+        !store.auth_code_replayed("c1").await.unwrap(),
+        "a code spent once is not a replay"
+    );
+    assert!(
         matches!(store.claim_auth_code("c1").await.unwrap(), CodeClaim::Replayed(c) if c.family == "fam")
+    );
+    assert!(
+        store.auth_code_replayed("c1").await.unwrap(),
+        "the redeemer can see that its code was replayed"
     );
     assert!(
         matches!(

@@ -155,6 +155,7 @@ async fn approve(State(state): State<AppState>, form: CsrfForm) -> Result<Respon
             created_at: t,
             expires_at: t + CODE_TTL,
             used_at: None,
+            replayed_at: None,
         })
         .await?;
     tracing::info!("consent given; code issued");

@@ -106,6 +106,13 @@ async fn authorization_code(
         .map_err(|e| OAuthError::invalid_grant(e.to_string()))?;
     let grant = live_grant(state, &code.grant_id).await?;
     let mut response = respond(state, &grant, &code.family).await?;
+    if state.store.auth_code_replayed(&hash).await? {
+        tracing::warn!("authorization code replayed during its redemption; revoking its tokens");
+        revoke_family(state, &code.family).await?;
+        return Err(OAuthError::invalid_grant(
+            "the code was used twice; the tokens it issued have been revoked",
+        ));
+    }
     if grant.scopes.iter().any(|s| s == "openid") {
         let subject = id_token::pairwise_subject(&client.id, &grant.user_id);
         let claims = IdTokenClaims {

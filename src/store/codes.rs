@@ -44,6 +44,8 @@ pub struct AuthCode {
     pub created_at: i64,
     pub expires_at: i64,
     pub used_at: Option<i64>,
+    /// When the spent code was presented again, if it was.
+    pub replayed_at: Option<i64>,
 }
 
 /// What redeeming a code found.
@@ -96,7 +98,8 @@ impl Store {
         })
     }
 
-    /// Spends a code atomically: exactly one concurrent redeemer gets `Claimed`.
+    /// Spends a code atomically: exactly one concurrent redeemer gets `Claimed`. Presenting a
+    /// spent code marks it replayed (see [`Store::auth_code_replayed`]).
     pub async fn claim_auth_code(&self, hash: &str) -> Result<CodeClaim, StoreError> {
         let t = now();
         with_conn!(self, conn => {
@@ -109,6 +112,17 @@ impl Store {
             .set(auth_codes::used_at.eq(Some(t)))
             .execute(conn)
             .await? == 1;
+            if !claimed {
+                diesel::update(
+                    auth_codes::table
+                        .find(hash)
+                        .filter(auth_codes::used_at.is_not_null())
+                        .filter(auth_codes::replayed_at.is_null()),
+                )
+                .set(auth_codes::replayed_at.eq(Some(t)))
+                .execute(conn)
+                .await?;
+            }
             let row: Option<AuthCode> = auth_codes::table
                 .find(hash)
                 .select(AuthCode::as_select())
@@ -120,6 +134,21 @@ impl Store {
                 Some(code) if code.used_at.is_some() => CodeClaim::Replayed(code),
                 _ => CodeClaim::Invalid,
             })
+        })
+    }
+
+    /// Whether a spent code has been presented again. The redeemer asks after storing its
+    /// tokens: a replay that came between its claim and that insert revoked a family that was
+    /// still empty, so the redeemer revokes it again itself.
+    pub async fn auth_code_replayed(&self, hash: &str) -> Result<bool, StoreError> {
+        with_conn!(self, conn => {
+            let replayed: Option<Option<i64>> = auth_codes::table
+                .find(hash)
+                .select(auth_codes::replayed_at)
+                .first(conn)
+                .await
+                .optional()?;
+            Ok(matches!(replayed, Some(Some(_))))
         })
     }
 
