@@ -103,27 +103,15 @@ async fn wrong_or_missing_verifier_fails_and_spends_the_code(backend: Backend) {
     let mut app = App::origin(ORIGIN);
     let code = h.code(&app, SCOPE).await;
     let exchange = app.code_exchange(&code);
-    let (status, body) = h.token(&without(exchange.clone(), "code_verifier")).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
-        "{body}"
-    );
+    refused_as_invalid_grant(&h, &without(exchange.clone(), "code_verifier")).await;
     app.renew();
     let code = h.code(&app, SCOPE).await;
     let other = App::origin(ORIGIN);
-    let (status, body) = h
-        .token(&with(
-            app.code_exchange(&code),
-            "code_verifier",
-            &other.verifier,
-        ))
-        .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
-        "{body}"
-    );
+    refused_as_invalid_grant(
+        &h,
+        &with(app.code_exchange(&code), "code_verifier", &other.verifier),
+    )
+    .await;
     let (status, _) = h.token(&app.code_exchange(&code)).await;
     assert_eq!(
         status,
@@ -192,32 +180,26 @@ async fn token_redirect_uri_and_client_must_match(backend: Backend) {
     };
     let mut app = App::origin(ORIGIN);
     let code = h.code(&app, SCOPE).await;
-    let (status, body) = h
-        .token(&with(
+    refused_as_invalid_grant(
+        &h,
+        &with(
             app.code_exchange(&code),
             "redirect_uri",
             "https://app.example/elsewhere",
-        ))
-        .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
-        "{body}"
-    );
+        ),
+    )
+    .await;
     app.renew();
     let code = h.code(&app, SCOPE).await;
-    let (status, body) = h
-        .token(&with(
+    refused_as_invalid_grant(
+        &h,
+        &with(
             app.code_exchange(&code),
             "client_id",
             "https://other.example",
-        ))
-        .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
-        "{body}"
-    );
+        ),
+    )
+    .await;
 }
 
 async fn codes_are_short_lived_and_bound(backend: Backend) {
@@ -243,6 +225,16 @@ async fn codes_are_short_lived_and_bound(backend: Backend) {
 }
 
 /// userinfo as a probe of whether an access token is alive.
+/// The token endpoint answers `form` with 400 `invalid_grant` (RFC 6749 §5.2).
+async fn refused_as_invalid_grant(h: &Harness, form: &[(String, String)]) {
+    let (status, body) = h.token(form).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+        "{body}"
+    );
+}
+
 async fn userinfo_status(h: &Harness, access_token: &str) -> StatusCode {
     h.http
         .get(format!("{}/oauth/userinfo", h.issuer()))
@@ -272,12 +264,7 @@ async fn replayed_code_fails_and_revokes_its_tokens(backend: Backend) {
     assert_eq!(status, StatusCode::OK);
     let access = tokens["access_token"].as_str().unwrap();
     assert_eq!(userinfo_status(&h, access).await, StatusCode::OK);
-    let (status, body) = h.token(&app.code_exchange(&code)).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
-        "{body}"
-    );
+    refused_as_invalid_grant(&h, &app.code_exchange(&code)).await;
     assert_eq!(
         userinfo_status(&h, access).await,
         StatusCode::UNAUTHORIZED,
@@ -304,12 +291,7 @@ async fn reused_refresh_token_revokes_the_family(backend: Backend) {
     let new_access = rotated["access_token"].as_str().unwrap();
     assert_eq!(userinfo_status(&h, new_access).await, StatusCode::OK);
     // The old refresh token again: refused, and everything of this authorization is revoked.
-    let (status, body) = h.token(&refresh(&app, &first)).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
-        "{body}"
-    );
+    refused_as_invalid_grant(&h, &refresh(&app, &first)).await;
     let (status, _) = h.token(&refresh(&app, second)).await;
     assert_eq!(
         status,
@@ -759,18 +741,16 @@ async fn token_errors_are_rfc6749_json(backend: Backend) {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"], "unsupported_grant_type");
     assert!(body["error_description"].is_string());
-    let (status, body) = h
-        .token(&[
+    refused_as_invalid_grant(
+        &h,
+        &[
             ("grant_type".into(), "authorization_code".into()),
             ("client_id".into(), ORIGIN.into()),
             ("code".into(), "kw_ac_forged".into()),
             ("redirect_uri".into(), "https://app.example/callback".into()),
-        ])
-        .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
-    );
+        ],
+    )
+    .await;
 }
 
 on_both_backends!(pkce_s256_required, pkce_is_required_and_s256_only);
