@@ -126,6 +126,17 @@ impl Harness {
     /// Signs in with the passkey through the sign-in page; returns where the page script would
     /// go next.
     pub async fn sign_in(&mut self, request: Option<&str>) -> String {
+        let done = self.try_sign_in(request).await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+        done.json()["redirect"]
+            .as_str()
+            .expect("redirect")
+            .to_owned()
+    }
+
+    /// The sign-in page's passkey ceremony with whatever passkeys this harness holds: the
+    /// finish call's response, for tests that expect the passkey to be refused.
+    pub async fn try_sign_in(&mut self, request: Option<&str>) -> Page {
         let path = match request {
             Some(r) => format!("/signin?request={r}"),
             None => "/signin".to_owned(),
@@ -148,19 +159,13 @@ impl Harness {
             .passkeys
             .get(&self.browser.origin, options)
             .expect("assertion");
-        let done = self
-            .browser
+        self.browser
             .post_json(
                 "/passkey/signin/finish",
                 Some(&csrf),
                 &json!({ "ceremony": start["ceremony"], "credential": credential }),
             )
-            .await;
-        assert_eq!(done.status, StatusCode::OK, "{}", done.body);
-        done.json()["redirect"]
-            .as_str()
-            .expect("redirect")
-            .to_owned()
+            .await
     }
 
     /// Opens the consent page for `request`.

@@ -502,26 +502,7 @@ async fn passkeys_add_rename_remove_never_the_last(backend: Backend) {
     assert_eq!(removed.status, StatusCode::SEE_OTHER, "{}", removed.body);
     assert!(h.account().await.text().contains("Removed a passkey"));
     h.browser = Browser::new(&h.server.url);
-    let signin = h.browser.get("/signin").await;
-    let csrf = signin.script_json("kw-data").unwrap()["csrf"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let start = h
-        .browser
-        .post_json("/passkey/signin/start", Some(&csrf), &json!({}))
-        .await
-        .json();
-    let options = serde_json::from_value(start["options"].clone()).unwrap();
-    let old = h.passkeys.get(&h.browser.origin, options).unwrap();
-    let refused = h
-        .browser
-        .post_json(
-            "/passkey/signin/finish",
-            Some(&csrf),
-            &json!({ "ceremony": start["ceremony"], "credential": old }),
-        )
-        .await;
+    let refused = h.try_sign_in(None).await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST);
     assert!(refused.text().contains("not registered here"));
     std::mem::swap(&mut h.passkeys, &mut phone);
@@ -589,26 +570,7 @@ async fn delete_account_erases_everything(backend: Backend) {
     );
     // The session is gone, and the passkey opens nothing any more.
     assert_eq!(h.account().await.location(), Some("/signin"));
-    let signin = h.browser.get("/signin").await;
-    let csrf = signin.script_json("kw-data").unwrap()["csrf"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let start = h
-        .browser
-        .post_json("/passkey/signin/start", Some(&csrf), &json!({}))
-        .await
-        .json();
-    let options = serde_json::from_value(start["options"].clone()).unwrap();
-    let credential = h.passkeys.get(&h.browser.origin, options).unwrap();
-    let finish = h
-        .browser
-        .post_json(
-            "/passkey/signin/finish",
-            Some(&csrf),
-            &json!({ "ceremony": start["ceremony"], "credential": credential }),
-        )
-        .await;
+    let finish = h.try_sign_in(None).await;
     assert_eq!(finish.status, StatusCode::BAD_REQUEST);
 }
 

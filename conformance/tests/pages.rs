@@ -439,33 +439,7 @@ async fn returning_people_and_foreign_passkeys(backend: Backend) {
         return;
     };
     elsewhere.passkeys = std::mem::take(&mut h.passkeys);
-    let data = elsewhere
-        .browser
-        .get("/signin")
-        .await
-        .script_json("kw-data")
-        .unwrap();
-    let csrf = data["csrf"].as_str().unwrap().to_owned();
-    let start = elsewhere
-        .browser
-        .post_json("/passkey/signin/start", Some(&csrf), &json!({}))
-        .await
-        .json();
-    let credential = elsewhere
-        .passkeys
-        .get(
-            &elsewhere.browser.origin,
-            serde_json::from_value(start["options"].clone()).unwrap(),
-        )
-        .unwrap();
-    let refused = elsewhere
-        .browser
-        .post_json(
-            "/passkey/signin/finish",
-            Some(&csrf),
-            &json!({ "ceremony": start["ceremony"], "credential": credential }),
-        )
-        .await;
+    let refused = elsewhere.try_sign_in(None).await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST);
     assert!(
         refused.body.contains("not registered here"),
