@@ -29,6 +29,18 @@ async fn refused_within(b: &Instance, token: &str, limit: Duration) -> Option<Du
     time_until(limit, || async { models_status(b, token).await == 401 }).await
 }
 
+/// The app revokes `token` at instance `a` (RFC 7009).
+async fn revoke_at(a: &Instance, client_id: &str, token: &str) {
+    let revoked = a
+        .http
+        .post(format!("{}/oauth/revoke", a.url))
+        .form(&[("token", token), ("client_id", client_id)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revocation_on_a_reaches_b_within_a_second() {
     let Some(cluster) = Cluster::new().await else {
@@ -44,14 +56,7 @@ async fn a_revocation_on_a_reaches_b_within_a_second() {
         }
         // The app revokes it at A (RFC 7009).
         let started = Instant::now();
-        let revoked = a
-            .http
-            .post(format!("{}/oauth/revoke", a.url))
-            .form(&[("token", token.as_str()), ("client_id", &grant.client_id)])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(revoked.status(), 200);
+        revoke_at(&a, &grant.client_id, &token).await;
         let took = refused_within(&b, &token, Duration::from_secs(5))
             .await
             .map(|_| started.elapsed())
@@ -159,14 +164,7 @@ async fn an_instance_that_lost_its_listen_connection_flushes_when_it_listens_aga
     let (grant, token) = cluster.grant(Limits::default()).await;
     assert_eq!(models_status(&b, &token).await, 200);
     let started = Instant::now();
-    let revoked = a
-        .http
-        .post(format!("{}/oauth/revoke", a.url))
-        .form(&[("token", token.as_str()), ("client_id", &grant.client_id)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoked.status(), 200);
+    revoke_at(&a, &grant.client_id, &token).await;
     refused_within(&b, &token, Duration::from_secs(1))
         .await
         .expect("B does not hear A after reconnecting");
