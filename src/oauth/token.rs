@@ -71,6 +71,20 @@ pub async fn token(
     Ok((no_store(), Json(response)).into_response())
 }
 
+/// What a replayed code is told; the tokens it issued are revoked either way (RFC 6749 §4.1.2).
+const CODE_REPLAYED: &str = "the code was already used; the tokens it issued have been revoked";
+
+/// Revokes a misused token family (replayed code, reused or stolen refresh token) and refuses
+/// the request with `invalid_grant`.
+async fn revoke_and_refuse<T>(
+    state: &AppState,
+    family: &str,
+    description: &'static str,
+) -> Result<T, OAuthError> {
+    revoke_family(state, family).await?;
+    Err(OAuthError::invalid_grant(description))
+}
+
 async fn authorization_code(
     state: &AppState,
     client: &Client,
@@ -86,10 +100,7 @@ async fn authorization_code(
         CodeClaim::Invalid => return Err(invalid()),
         CodeClaim::Replayed(code) => {
             tracing::warn!("authorization code replayed; revoking the tokens it issued");
-            revoke_family(state, &code.family).await?;
-            return Err(OAuthError::invalid_grant(
-                "the code was already used; the tokens it issued have been revoked",
-            ));
+            return revoke_and_refuse(state, &code.family, CODE_REPLAYED).await;
         }
     };
     if code.client_id != client.id {
@@ -108,10 +119,7 @@ async fn authorization_code(
     let mut response = respond(state, &grant, &code.family).await?;
     if state.store.auth_code_replayed(&hash).await? {
         tracing::warn!("authorization code replayed during its redemption; revoking its tokens");
-        revoke_family(state, &code.family).await?;
-        return Err(OAuthError::invalid_grant(
-            "the code was used twice; the tokens it issued have been revoked",
-        ));
+        return revoke_and_refuse(state, &code.family, CODE_REPLAYED).await;
     }
     if grant.scopes.iter().any(|s| s == "openid") {
         let subject = id_token::pairwise_subject(&client.id, &grant.user_id);
@@ -146,18 +154,22 @@ async fn refresh_token(
         RefreshClaim::Invalid => return Err(invalid()),
         RefreshClaim::Reused(row) => {
             tracing::warn!("refresh token reused; revoking its token family");
-            revoke_family(state, &row.family).await?;
-            return Err(OAuthError::invalid_grant(
+            return revoke_and_refuse(
+                state,
+                &row.family,
                 "the refresh token was already used; every token of this authorization has been revoked",
-            ));
+            )
+            .await;
         }
     };
     if grant.client_id != client.id {
         tracing::warn!("refresh token presented by another client; revoking its token family");
-        revoke_family(state, &row.family).await?;
-        return Err(OAuthError::invalid_grant(
+        return revoke_and_refuse(
+            state,
+            &row.family,
             "the refresh token was issued to another client",
-        ));
+        )
+        .await;
     }
     if !grant.is_active(now()) {
         return Err(OAuthError::invalid_grant(
