@@ -115,23 +115,13 @@ impl Harness {
     pub async fn sign_up(&mut self, request: Option<&str>) -> String {
         let page = self.submit_key(request, GOOD_KEY).await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-        let done = self.create_passkey(&page).await;
-        assert_eq!(done.status, StatusCode::OK, "{}", done.body);
-        done.json()["redirect"]
-            .as_str()
-            .expect("redirect")
-            .to_owned()
+        next_step(&self.create_passkey(&page).await)
     }
 
     /// Signs in with the passkey through the sign-in page; returns where the page script would
     /// go next.
     pub async fn sign_in(&mut self, request: Option<&str>) -> String {
-        let done = self.try_sign_in(request).await;
-        assert_eq!(done.status, StatusCode::OK, "{}", done.body);
-        done.json()["redirect"]
-            .as_str()
-            .expect("redirect")
-            .to_owned()
+        next_step(&self.try_sign_in(request).await)
     }
 
     /// The sign-in page's passkey ceremony with whatever passkeys this harness holds: the
@@ -273,6 +263,15 @@ impl Harness {
         assert_eq!(status, StatusCode::OK, "{body}");
         body
     }
+}
+
+/// A finished passkey ceremony's answer must be 200; where its page script goes next.
+fn next_step(done: &Page) -> String {
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    done.json()["redirect"]
+        .as_str()
+        .expect("redirect")
+        .to_owned()
 }
 
 /// The consent form's limits as a person leaves them by default.
