@@ -97,13 +97,22 @@ pub fn find(name: &str) -> Option<&'static Scope> {
 
 /// The scope that opens a `/v1` path (given without the `/v1/` prefix), if any.
 pub fn required_for(path: &str) -> Option<&'static Scope> {
-    SCOPES.iter().find(|s| {
-        s.endpoints.iter().any(|prefix| {
-            path == *prefix
-                || path
-                    .strip_prefix(prefix)
-                    .is_some_and(|rest| rest.starts_with('/'))
-        })
+    endpoint_for(path).map(|(scope, _)| scope)
+}
+
+/// The table's endpoint a `/v1` path falls under (the path itself or a prefix of it ending
+/// at a `/`), with the scope that opens it.
+pub fn endpoint_for(path: &str) -> Option<(&'static Scope, &'static str)> {
+    SCOPES.iter().find_map(|s| {
+        s.endpoints
+            .iter()
+            .find(|prefix| {
+                path == **prefix
+                    || path
+                        .strip_prefix(**prefix)
+                        .is_some_and(|rest| rest.starts_with('/'))
+            })
+            .map(|prefix| (s, *prefix))
     })
 }
 

@@ -56,16 +56,8 @@ pub fn routes() -> Router<AppState> {
 
 /// The metrics label for a path: its endpoint family, never ids or raw input.
 fn route_label(raw_path: &str) -> String {
-    crate::scopes::SCOPES
-        .iter()
-        .flat_map(|s| s.endpoints.iter())
-        .find(|p| {
-            raw_path == **p
-                || raw_path
-                    .strip_prefix(**p)
-                    .is_some_and(|rest| rest.starts_with('/'))
-        })
-        .map_or_else(|| "/v1/other".to_owned(), |p| format!("/v1/{p}"))
+    crate::scopes::endpoint_for(raw_path)
+        .map_or_else(|| "/v1/other".to_owned(), |(_, p)| format!("/v1/{p}"))
 }
 
 async fn handle(State(state): State<AppState>, request: Request) -> Response {
