@@ -29,6 +29,21 @@ pub fn cookie_name(state: &AppState) -> &'static str {
     }
 }
 
+/// The session cookie's `Set-Cookie` value: `HttpOnly; SameSite=Lax`, `Secure` on https, living
+/// `max_age` seconds (0 clears it).
+fn set_cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
+    let secure = if state.settings.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+        cookie_name(state)
+    );
+    HeaderValue::from_str(&cookie).expect("cookie is ASCII")
+}
+
 /// The current browser session. As an extractor it starts an anonymous session when the
 /// request has none (pages with forms need a CSRF token); the response must then carry
 /// [`Session::cookie`].
@@ -87,21 +102,12 @@ impl Session {
             expires_at: t + ttl,
         };
         state.store.insert_session(&row).await?;
-        let secure = if state.settings.secure_cookies() {
-            "; Secure"
-        } else {
-            ""
-        };
-        let cookie = format!(
-            "{}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={ttl}{secure}",
-            cookie_name(state)
-        );
         Ok(Session {
             id_hash: row.id_hash,
             user_id: row.user_id,
             csrf: row.csrf,
             auth_time: row.auth_time,
-            set_cookie: Some(HeaderValue::from_str(&cookie).expect("cookie is ASCII")),
+            set_cookie: Some(set_cookie(state, &id, ttl)),
         })
     }
 
@@ -122,18 +128,9 @@ impl Session {
         state: &AppState,
     ) -> Result<AppendHeaders<[(HeaderName, HeaderValue); 1]>, StoreError> {
         state.store.delete_session(&self.id_hash).await?;
-        let secure = if state.settings.secure_cookies() {
-            "; Secure"
-        } else {
-            ""
-        };
-        let cookie = format!(
-            "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}",
-            cookie_name(state)
-        );
         Ok(AppendHeaders([(
             header::SET_COOKIE,
-            HeaderValue::from_str(&cookie).expect("cookie is ASCII"),
+            set_cookie(state, "", 0),
         )]))
     }
 
