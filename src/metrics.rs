@@ -17,7 +17,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The route a response belongs to, set by handlers whose router path says too little (the
 /// proxy's single `/v1/{*path}` route reports the endpoint, e.g. `/v1/chat/completions`).

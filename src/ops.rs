@@ -9,7 +9,7 @@ use axum::routing::get;
 use serde_json::json;
 use std::time::Duration;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The longest `/readyz` waits for the store.
 const READY_TIMEOUT: Duration = Duration::from_secs(3);

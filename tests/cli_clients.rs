@@ -65,7 +65,7 @@ async fn clients_add_list_remove_and_signing_key_rotate() {
     assert_eq!(client.redirect_uris.len(), 2);
     assert_eq!(
         client.secret_hash.as_deref(),
-        Some(keyward::tokens::hash(&secret).as_str())
+        Some(keyward::token_format::hash(&secret).as_str())
     );
 
     let public = keyward(

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use keyward::invalidation::Invalidation;
 use keyward::store::grants::Limits;
 use keyward::store::usage::Consumption;
-use keyward::tokens::{self, TokenKind};
+use keyward::token_format::{self, TokenKind};
 use support::{Backend, TestServer};
 
 /// The interpreter named by `var`, or `None` (skip) when unset outside CI.
@@ -81,7 +81,7 @@ async fn fixtures() -> (TestServer, Vec<(&'static str, String)>) {
         ("KW_REVOKED_TOKEN", revoked),
         (
             "KW_UNKNOWN_TOKEN",
-            tokens::issue(TokenKind::Access).plaintext,
+            token_format::issue(TokenKind::Access).plaintext,
         ),
         ("KW_BROKE_TOKEN", broke),
     ];

@@ -208,7 +208,8 @@ async fn codes_are_short_lived_and_bound(backend: Backend) {
     };
     let app = App::origin(ORIGIN);
     let code = h.code(&app, SCOPE).await;
-    let hash = keyward::tokens::parse(keyward::tokens::TokenKind::Code, &code).expect("a code");
+    let hash = keyward::token_format::parse(keyward::token_format::TokenKind::Code, &code)
+        .expect("a code");
     let keyward::store::codes::CodeClaim::Claimed(stored) =
         h.server.state.store.claim_auth_code(&hash).await.unwrap()
     else {

@@ -3,7 +3,7 @@
 //! crossing instances, the sign-up key check's errors, security headers and cookies, session
 //! rotation, re-consent, and a clear page for every failure.
 
-use keyward::tokens::{self, TokenKind};
+use keyward::token_format::{self, TokenKind};
 use keyward_conformance::app::{App, param};
 use keyward_conformance::browser::Browser;
 use keyward_conformance::harness::{DEFAULT_LIMITS, GOOD_KEY, Harness, SCOPE};
@@ -450,7 +450,7 @@ async fn returning_people_and_foreign_passkeys(backend: Backend) {
 
 /// The grant behind an access token.
 async fn grant_of(h: &Harness, access_token: &str) -> keyward::store::grants::Grant {
-    let hash = tokens::parse(TokenKind::Access, access_token).unwrap();
+    let hash = token_format::parse(TokenKind::Access, access_token).unwrap();
     h.server
         .state
         .store

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::store::StoreError;
 
 /// How many events the dashboard shows.

@@ -8,11 +8,11 @@ use axum::response::Response;
 use serde::Serialize;
 
 use super::{AccountForm, Done};
-use crate::app::AppState;
 use crate::consent::limits::{LimitWords, LimitsForm, LimitsView, format_usd};
 use crate::invalidation::Invalidation;
 use crate::oauth::clients::AppView;
 use crate::scopes;
+use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::audit::NewAuditEvent;
 use crate::store::clients::{Client, ClientKind};

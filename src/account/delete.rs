@@ -8,9 +8,9 @@ use axum::response::{IntoResponse, Response};
 use minijinja::context;
 
 use super::AccountForm;
-use crate::app::AppState;
 use crate::invalidation::Invalidation;
 use crate::passkey::step_up::Purpose;
+use crate::state::AppState;
 use crate::web::error::PageError;
 use crate::web::templates::Page;
 

@@ -8,12 +8,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::{AccountForm, Done};
-use crate::app::AppState;
 use crate::invalidation::Invalidation;
-use crate::passkey::keycheck;
 use crate::passkey::step_up::Purpose;
+use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::audit::NewAuditEvent;
+use crate::upstream::key_check;
 use crate::vault::ProviderKey;
 use crate::web::error::PageError;
 
@@ -45,7 +45,7 @@ pub async fn replace(
         fields,
     } = form;
     let key = ProviderKey::new(fields.one("key").ok().flatten().unwrap_or_default());
-    if let Err(problem) = keycheck::check(&state, &key).await {
+    if let Err(problem) = key_check::check(&state, &key).await {
         tracing::info!(problem = %problem, "replacement key refused; the stored key is unchanged");
         let page = super::render(&state, &session, &user, None, Some(&problem)).await?;
         return Ok(page.status(problem.status()).into_response());

@@ -21,10 +21,10 @@ use minijinja::context;
 use minijinja::value::Serde;
 use serde::Deserialize;
 
-use crate::app::AppState;
-use crate::passkey::keycheck::KeyProblem;
+use crate::state::AppState;
 use crate::store::now;
 use crate::store::users::User;
+use crate::upstream::key_check::KeyProblem;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::PageError;
 use crate::web::form::FormFields;

@@ -8,8 +8,8 @@ use axum::response::Response;
 use serde::Serialize;
 
 use super::{AccountForm, Done};
-use crate::app::AppState;
 use crate::passkey::clean_name;
+use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::audit::NewAuditEvent;
 use crate::store::passkeys::PasskeyRow;

@@ -12,18 +12,18 @@ use axum::routing::{get, post};
 use minijinja::context;
 use minijinja::value::Serde;
 
-use crate::app::AppState;
 use crate::invalidation::Invalidation;
 use crate::oauth::errors::ErrorCode;
 use crate::oauth::response::ResponseTarget;
 use crate::passkey::step_up::{self, Purpose};
 use crate::scopes::{self, Scope};
+use crate::state::AppState;
 use crate::store::audit::NewAuditEvent;
 use crate::store::codes::AuthCode;
 use crate::store::grants::Grant;
 use crate::store::users::User;
 use crate::store::{new_id, now};
-use crate::tokens::{self, TokenKind};
+use crate::token_format::{self, TokenKind};
 use crate::web::csrf::CsrfForm;
 use crate::web::error::PageError;
 use crate::web::form::FormFields;
@@ -138,7 +138,7 @@ async fn approve(State(state): State<AppState>, form: CsrfForm) -> Result<Respon
     }
     let scope_names: Vec<String> = requested.iter().map(|s| s.name.to_owned()).collect();
     let grant = record_grant(&state, &user, &pending, scope_names, &limits).await?;
-    let code = tokens::issue(TokenKind::Code);
+    let code = token_format::issue(TokenKind::Code);
     let t = now();
     state
         .store

@@ -3,8 +3,8 @@
 
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::oauth::clients::{self, AppView};
+use crate::state::AppState;
 use crate::store::clients::Client;
 use crate::store::codes::AuthRequest;
 use crate::web::error::PageError;

@@ -8,10 +8,10 @@ use serde::Serialize;
 
 use super::errors::OAuthError;
 use super::redirect::{self, RedirectError};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::store::clients::{Client, ClientKind};
 use crate::store::{Store, StoreError, new_id, now};
-use crate::tokens::{self, TokenKind, constant_time_eq};
+use crate::token_format::{self, TokenKind, constant_time_eq};
 use crate::web::form::FormFields;
 
 /// The client behind `client_id`, if this server accepts it. An origin client exists as soon as
@@ -154,7 +154,7 @@ async fn authenticate(
     let client = resolve(state, &client_id).await?.ok_or_else(unknown)?;
     match (&client.secret_hash, secret) {
         (Some(hash), Some(secret)) => {
-            if constant_time_eq(tokens::hash(&secret).as_bytes(), hash.as_bytes()) {
+            if constant_time_eq(token_format::hash(&secret).as_bytes(), hash.as_bytes()) {
                 Ok(client)
             } else {
                 Err(unknown())
@@ -251,7 +251,7 @@ pub async fn register(
     }
     let secret = new
         .confidential
-        .then(|| tokens::issue(TokenKind::ClientSecret));
+        .then(|| token_format::issue(TokenKind::ClientSecret));
     let client = Client {
         id: format!("kwc_{}", new_id().replace('-', "")),
         kind,

@@ -9,9 +9,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::id_token;
-use crate::app::AppState;
 use crate::config::Settings;
 use crate::scopes::SCOPES;
+use crate::state::AppState;
 
 /// The metadata document.
 pub fn metadata(settings: &Settings) -> Value {

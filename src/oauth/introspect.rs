@@ -12,10 +12,10 @@ use serde_json::json;
 use super::clients;
 use super::errors::{OAuthError, no_store};
 use super::id_token::pairwise_subject;
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::store::now;
 use crate::store::tokens::StoredTokenKind;
-use crate::tokens::{self, TokenKind};
+use crate::token_format::{self, TokenKind};
 
 /// The endpoint.
 #[tracing::instrument(name = "oauth.introspect", skip_all, fields(client_id))]
@@ -32,8 +32,8 @@ pub async fn introspect(
         ));
     }
     let presented = fields.required("token")?;
-    let hash = tokens::parse(TokenKind::Access, presented)
-        .or_else(|| tokens::parse(TokenKind::Refresh, presented));
+    let hash = token_format::parse(TokenKind::Access, presented)
+        .or_else(|| token_format::parse(TokenKind::Refresh, presented));
     let found = match hash {
         Some(hash) => state.store.token_with_grant(&hash).await?,
         None => None,

@@ -5,7 +5,7 @@
 use crate::store::grants::Grant;
 use crate::store::tokens::{StoredTokenKind, TokenRow};
 use crate::store::{Store, StoreError, now};
-use crate::tokens::{self, TokenKind};
+use crate::token_format::{self, TokenKind};
 
 /// Freshly minted tokens; the plaintexts exist only here and in the response to the app.
 pub struct IssuedTokens {
@@ -33,7 +33,7 @@ pub async fn issue_tokens(
     grant: &Grant,
     family: &str,
 ) -> Result<IssuedTokens, StoreError> {
-    let access = tokens::issue(TokenKind::Access);
+    let access = token_format::issue(TokenKind::Access);
     let expires_at = grant.limits.expires_at;
     let mut rows = vec![TokenRow::new(
         access.hash.clone(),
@@ -46,7 +46,7 @@ pub async fn issue_tokens(
         .scopes
         .iter()
         .any(|s| s == "offline_access")
-        .then(|| tokens::issue(TokenKind::Refresh));
+        .then(|| token_format::issue(TokenKind::Refresh));
     if let Some(r) = &refresh {
         rows.push(TokenRow::new(
             r.hash.clone(),

@@ -25,10 +25,10 @@ use axum::http::{Method, header};
 use axum::routing::{get, post};
 use tower_http::cors::{Any, CorsLayer};
 
-use crate::app::AppState;
 use crate::config::Settings;
+use crate::ip_throttle::Throttle;
+use crate::state::AppState;
 use crate::store::Store;
-use crate::throttle::Throttle;
 
 /// The OAuth and OIDC endpoints. Those a browser app calls from its own origin (token,
 /// revocation, userinfo, metadata, JWKS, registration) allow any origin: they take explicit

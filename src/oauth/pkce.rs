@@ -9,7 +9,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest as _, Sha256};
 
-use crate::tokens::constant_time_eq;
+use crate::token_format::constant_time_eq;
 
 /// Why a challenge or verifier was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::clients::{self, NewClient, RegisterError};
 use super::errors::{ErrorCode, OAuthError, no_store};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::store::clients::ClientKind;
 
 /// The metadata Keyward reads from a registration request; other fields are ignored.

@@ -10,10 +10,10 @@ use axum::response::{IntoResponse, Response};
 
 use super::clients;
 use super::errors::{OAuthError, no_store};
-use crate::app::AppState;
 use crate::invalidation::Invalidation;
+use crate::state::AppState;
 use crate::store::StoreError;
-use crate::tokens::{self, TokenKind};
+use crate::token_format::{self, TokenKind};
 
 /// The endpoint.
 #[tracing::instrument(name = "oauth.revoke", skip_all, fields(client_id))]
@@ -24,8 +24,8 @@ pub async fn revoke(
 ) -> Result<Response, OAuthError> {
     let (client, fields) = clients::authenticated_form(&state, &headers, &body).await?;
     let presented = fields.required("token")?;
-    let hash = tokens::parse(TokenKind::Access, presented)
-        .or_else(|| tokens::parse(TokenKind::Refresh, presented));
+    let hash = token_format::parse(TokenKind::Access, presented)
+        .or_else(|| token_format::parse(TokenKind::Refresh, presented));
     if let Some(hash) = hash
         && let Some((row, grant)) = state.store.token_with_grant(&hash).await?
         && grant.client_id == client.id

@@ -19,13 +19,13 @@ use super::id_token::{self, IdTokenClaims};
 use super::issue::issue_tokens;
 use super::pkce;
 use super::revoke::revoke_family;
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::store::clients::Client;
 use crate::store::codes::CodeClaim;
 use crate::store::grants::Grant;
 use crate::store::now;
 use crate::store::tokens::RefreshClaim;
-use crate::tokens::{self, TokenKind};
+use crate::token_format::{self, TokenKind};
 use crate::web::form::FormFields;
 
 /// The successful token response (RFC 6749 §5.1) plus `base_url`, where the token works.
@@ -94,7 +94,7 @@ async fn authorization_code(
     let redirect_uri = fields.required("redirect_uri")?;
     let verifier = fields.one("code_verifier")?;
     let invalid = || OAuthError::invalid_grant("the code is invalid or has expired");
-    let hash = tokens::parse(TokenKind::Code, presented).ok_or_else(invalid)?;
+    let hash = token_format::parse(TokenKind::Code, presented).ok_or_else(invalid)?;
     let code = match state.store.claim_auth_code(&hash).await? {
         CodeClaim::Claimed(code) => code,
         CodeClaim::Invalid => return Err(invalid()),
@@ -148,7 +148,7 @@ async fn refresh_token(
 ) -> Result<TokenResponse, OAuthError> {
     let presented = fields.required("refresh_token")?;
     let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
-    let hash = tokens::parse(TokenKind::Refresh, presented).ok_or_else(invalid)?;
+    let hash = token_format::parse(TokenKind::Refresh, presented).ok_or_else(invalid)?;
     let (row, grant) = match state.store.claim_refresh_token(&hash).await? {
         RefreshClaim::Claimed(claimed) => *claimed,
         RefreshClaim::Invalid => return Err(invalid()),

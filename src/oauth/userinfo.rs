@@ -8,10 +8,10 @@ use axum::response::{IntoResponse, Response};
 
 use super::errors::{ErrorCode, OAuthError, no_store};
 use super::id_token::pairwise_subject;
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::store::now;
 use crate::store::tokens::StoredTokenKind;
-use crate::tokens::{self, TokenKind};
+use crate::token_format::{self, TokenKind};
 
 /// The endpoint.
 #[tracing::instrument(name = "oauth.userinfo", skip_all)]
@@ -25,7 +25,7 @@ pub async fn userinfo(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or_else(invalid)?;
-    let hash = tokens::parse(TokenKind::Access, presented.trim()).ok_or_else(invalid)?;
+    let hash = token_format::parse(TokenKind::Access, presented.trim()).ok_or_else(invalid)?;
     let (row, grant) = state
         .store
         .token_with_grant(&hash)

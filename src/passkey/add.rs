@@ -15,7 +15,7 @@ use webauthn_rs::prelude::{
 use super::ceremony::{self, Kind};
 use super::step_up::{self, Purpose};
 use super::{clean_name, credential_id, decode, webauthn};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::store::audit::NewAuditEvent;
 use crate::store::now;
 use crate::store::passkeys::PasskeyRow;

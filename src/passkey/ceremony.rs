@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::store::ceremonies::Ceremony;
 use crate::store::{new_id, now};
 use crate::web::error::PageError;

@@ -5,7 +5,6 @@
 
 pub mod add;
 pub mod ceremony;
-pub mod keycheck;
 pub mod signin;
 pub mod signup;
 pub mod step_up;
@@ -21,10 +20,10 @@ use webauthn_rs_proto::{
     AuthenticatorSelectionCriteria, ResidentKeyRequirement, UserVerificationPolicy,
 };
 
-use crate::app::AppState;
 use crate::config::Settings;
+use crate::ip_throttle::Throttle;
+use crate::state::AppState;
 use crate::store::passkeys::PasskeyRow;
-use crate::throttle::Throttle;
 use crate::web::error::PageError;
 
 /// The sign-up, sign-in, step-up, add-a-passkey and sign-out routes; the key check and the

@@ -9,8 +9,8 @@ use webauthn_rs::prelude::{DiscoverableAuthentication, PublicKeyCredential};
 
 use super::ceremony::{self, Kind};
 use super::{credential_id, decode, record_use, webauthn};
-use crate::app::AppState;
 use crate::consent::pending::{self, RequestQuery};
+use crate::state::AppState;
 use crate::store::audit::NewAuditEvent;
 use crate::web::csrf::{CsrfForm, CsrfJson};
 use crate::web::error::{ApiError, PageError};

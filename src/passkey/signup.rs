@@ -11,14 +11,14 @@ use serde::{Deserialize, Serialize};
 use webauthn_rs::prelude::{PasskeyRegistration, RegisterPublicKeyCredential, Uuid};
 
 use super::ceremony::{self, Kind};
-use super::keycheck;
 use super::{credential_id, webauthn};
-use crate::app::AppState;
 use crate::consent::pending::{self, RequestQuery};
+use crate::state::AppState;
 use crate::store::audit::NewAuditEvent;
 use crate::store::passkeys::PasskeyRow;
 use crate::store::users::User;
 use crate::store::{new_id, now};
+use crate::upstream::key_check;
 use crate::vault::ProviderKey;
 use crate::web::csrf::{CsrfForm, CsrfJson};
 use crate::web::error::{ApiError, PageError};
@@ -58,7 +58,7 @@ fn form_page(
     session: &Session,
     request: Option<&str>,
     app: Option<crate::oauth::clients::AppView>,
-    problem: Option<&keycheck::KeyProblem>,
+    problem: Option<&key_check::KeyProblem>,
     name: &str,
 ) -> Response {
     let problem = problem.map(|p| context! { title => p.to_string(), message => p.advice() });
@@ -88,7 +88,7 @@ pub async fn start(State(state): State<AppState>, form: CsrfForm) -> Result<Resp
     let name = super::clean_name(fields.one("name").ok().flatten())
         .unwrap_or_else(|| DEFAULT_ACCOUNT_NAME.to_owned());
     let key = ProviderKey::new(fields.one("key").ok().flatten().unwrap_or_default());
-    if let Err(problem) = keycheck::check(&state, &key).await {
+    if let Err(problem) = key_check::check(&state, &key).await {
         let app = match &request {
             Some(id) => pending::load(&state, id).await.ok().map(|p| p.app),
             None => None,

@@ -7,10 +7,10 @@ use axum::http::{HeaderMap, header};
 
 use super::cache::CachedToken;
 use super::errors::ProxyError;
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::store::now;
 use crate::store::tokens::StoredTokenKind;
-use crate::tokens::{self, TokenKind};
+use crate::token_format::{self, TokenKind};
 
 /// Finds the live grant behind the request's access token.
 pub async fn authenticate(
@@ -18,7 +18,7 @@ pub async fn authenticate(
     headers: &HeaderMap,
 ) -> Result<Arc<CachedToken>, ProxyError> {
     let presented = bearer(headers).ok_or(ProxyError::MissingToken)?;
-    let hash = tokens::parse(TokenKind::Access, presented).ok_or(ProxyError::InvalidToken)?;
+    let hash = token_format::parse(TokenKind::Access, presented).ok_or(ProxyError::InvalidToken)?;
     let cache = &state.proxy.cache;
     let found = match cache.get(&hash) {
         Some(hit) => {

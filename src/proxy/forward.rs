@@ -13,7 +13,7 @@ use bytes::Bytes;
 use futures_util::StreamExt as _;
 
 use super::errors::ProxyError;
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The body to send upstream.
 pub enum Outgoing {

@@ -2,7 +2,7 @@
 //!
 //! One request goes through, in order: [`auth`] (bearer token → grant, via the [`cache`]),
 //! [`upstream_url`] (a path that cannot leave the upstream host), [`policy`] (scope, model),
-//! the grant's rate limit ([`crate::limits`]) and budget ([`crate::metering::budget`]), the
+//! the grant's rate limit ([`crate::rate_limit`]) and budget ([`crate::metering::budget`]), the
 //! vault (the key is opened per request and never kept), [`forward`] with the filtered
 //! [`headers`], and [`relay`] back to the client (with [`sse`] for streams, [`scrub`] for error
 //! bodies) while a [`crate::metering::meter::Meter`] settles usage. [`cors`] wraps it all;
@@ -36,11 +36,11 @@ use self::errors::ProxyError;
 use self::forward::Outgoing;
 use self::policy::{Endpoint, ModelSource};
 use self::request_body::Fields;
-use crate::app::AppState;
 use crate::metering::budget::{self, BudgetError};
 use crate::metering::estimate::{self, RequestShape};
 use crate::metering::meter::{Meter, MeterSpec};
 use crate::metrics::RouteLabel;
+use crate::state::AppState;
 use crate::store::now;
 
 pub use self::state::ProxyState;

@@ -6,8 +6,8 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use crate::app::AppState;
 use crate::config::Settings;
+use crate::state::AppState;
 
 /// One embedded file.
 struct Asset {

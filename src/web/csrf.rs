@@ -13,8 +13,8 @@ use serde::de::DeserializeOwned;
 use super::error::{ApiError, PageError};
 use super::form::FormFields;
 use super::session::Session;
-use crate::app::AppState;
-use crate::tokens::constant_time_eq;
+use crate::state::AppState;
+use crate::token_format::constant_time_eq;
 
 /// The header that carries the CSRF token on the pages' JSON calls.
 pub const CSRF_HEADER: &str = "x-csrf-token";

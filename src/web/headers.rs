@@ -10,7 +10,7 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// A content security policy: the strict default, optionally letting forms lead (by redirect)
 /// to one more target, the app's redirect URI.

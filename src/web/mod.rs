@@ -18,7 +18,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use minijinja::context;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use error::PageError;
 use session::Session;
 use templates::Page;
@@ -26,7 +26,7 @@ use templates::Page;
 /// The authorization server: landing page, assets, OAuth endpoints, passkey, consent and
 /// account pages, all behind the security headers.
 pub fn routes(state: &AppState) -> Router<AppState> {
-    let throttle = crate::throttle::Throttle::new(&state.settings);
+    let throttle = crate::ip_throttle::Throttle::new(&state.settings);
     Router::new()
         .route("/", get(landing))
         .merge(assets::routes(&state.settings))

@@ -9,11 +9,11 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use axum::response::AppendHeaders;
 
 use super::error::PageError;
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::store::sessions::SessionRow;
 use crate::store::users::User;
 use crate::store::{StoreError, now};
-use crate::tokens;
+use crate::token_format;
 
 /// How long an anonymous session (a form in progress) lives.
 const ANONYMOUS_TTL: i64 = 60 * 60;
@@ -74,7 +74,7 @@ impl Session {
         let Some(id) = cookie_value(headers, cookie_name(state)) else {
             return Ok(None);
         };
-        let row = state.store.session(&tokens::hash(id)).await?;
+        let row = state.store.session(&token_format::hash(id)).await?;
         Ok(row.map(|r| Session {
             id_hash: r.id_hash,
             user_id: r.user_id,
@@ -86,7 +86,7 @@ impl Session {
 
     /// Starts a new session, anonymous or for `user_id`.
     async fn create(state: &AppState, user_id: Option<&str>) -> Result<Session, StoreError> {
-        let id = tokens::random_secret();
+        let id = token_format::random_secret();
         let t = now();
         let ttl = if user_id.is_some() {
             SIGNED_IN_TTL
@@ -94,9 +94,9 @@ impl Session {
             ANONYMOUS_TTL
         };
         let row = SessionRow {
-            id_hash: tokens::hash(&id),
+            id_hash: token_format::hash(&id),
             user_id: user_id.map(str::to_owned),
-            csrf: tokens::random_secret(),
+            csrf: token_format::random_secret(),
             auth_time: user_id.map(|_| t),
             created_at: t,
             expires_at: t + ttl,

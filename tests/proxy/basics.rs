@@ -1,7 +1,7 @@
 //! The main path and its refusals: headers, errors, key echoes, model lists, CORS, metrics.
 
 use keyward::store::grants::Limits;
-use keyward::tokens::{self, TokenKind};
+use keyward::token_format::{self, TokenKind};
 use serde_json::{Value, json};
 
 use crate::support::{self, Backend};
@@ -79,7 +79,7 @@ async fn bad_requests_get_openai_errors_and_disturb_nothing(backend: Backend) {
         return;
     };
     let state = &w.server.state;
-    let unknown = tokens::issue(TokenKind::Access).plaintext;
+    let unknown = token_format::issue(TokenKind::Access).plaintext;
     let user = support::create_user(state, "sk-proj-SecondPersonKeyABCDEFGH123456").await;
     let (expired_grant, expired) = support::grant_token(
         state,

@@ -38,7 +38,7 @@ async fn revocations_apply_to_the_next_request(backend: Backend) {
         (401, Some("invalid_api_key"))
     );
 
-    let hash = keyward::tokens::hash(&token_b);
+    let hash = keyward::token_format::hash(&token_b);
     state.store.revoke_token(&hash).await.unwrap();
     state.invalidator.publish(Invalidation::Token(hash)).await;
     assert_eq!(

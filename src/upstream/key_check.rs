@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::vault::ProviderKey;
 
 /// The longest a person waits for the check.

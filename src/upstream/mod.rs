@@ -4,6 +4,8 @@
 //! only ever be sent to the configured upstream host. Connect and idle (per read) timeouts are
 //! set; there is deliberately no total timeout, which would cut long streams.
 
+pub mod key_check;
+
 /// Builds the upstream client from the settings.
 pub fn client(settings: &crate::config::Settings) -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
