@@ -9,12 +9,13 @@
 use std::time::{Duration, Instant};
 
 use keyward::app::{AppState, Server};
+use keyward::clock::now;
 use keyward::config::{MasterKeySource, Settings, SettingsArgs};
 use keyward::oauth::issue::issue_tokens;
 use keyward::store::clients::{Client, ClientKind};
 use keyward::store::grants::{Grant, Limits};
+use keyward::store::new_id;
 use keyward::store::users::User;
-use keyward::store::{new_id, now};
 use keyward::vault::{MasterKey, ProviderKey};
 use keyward_mock_upstream::MockUpstream;
 use serde_json::{Value, json};

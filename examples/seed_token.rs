@@ -11,12 +11,13 @@
 //! ```
 
 use clap::Parser;
+use keyward::clock::now;
 use keyward::config::{Settings, SettingsArgs};
 use keyward::oauth::issue::issue_tokens;
 use keyward::store::clients::{Client, ClientKind};
 use keyward::store::grants::{Grant, Limits};
 use keyward::store::users::User;
-use keyward::store::{Store, new_id, now};
+use keyward::store::{Store, new_id};
 use keyward::vault::{KeyRing, ProviderKey, Vault};
 
 #[derive(Parser)]

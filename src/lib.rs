@@ -6,6 +6,7 @@
 
 pub mod account;
 pub mod app;
+pub mod clock;
 pub mod config;
 pub mod consent;
 pub mod invalidation;

@@ -6,12 +6,13 @@ mod support;
 
 use std::sync::Arc;
 
+use keyward::clock::now;
 use keyward::store::clients::{Client, ClientKind};
 use keyward::store::grants::{Grant, Limits};
 use keyward::store::reservations::NewReservation;
 use keyward::store::usage::{Consumption, UsageMonth};
 use keyward::store::users::User;
-use keyward::store::{Store, new_id, now};
+use keyward::store::{Store, new_id};
 
 const MONTH: &str = "2026-11";
 

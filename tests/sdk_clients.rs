@@ -67,7 +67,7 @@ async fn fixtures() -> (TestServer, Vec<(&'static str, String)>) {
         cost_microusd: Some(1_000),
         ..Consumption::default()
     };
-    let month = keyward::metering::month_of(keyward::store::now());
+    let month = keyward::metering::month_of(keyward::clock::now());
     state
         .store
         .settle_usage(&broke_grant.id, &month, None, &spent)

@@ -4,6 +4,7 @@ mod support;
 
 use std::sync::Arc;
 
+use keyward::clock::now;
 use keyward::config::MasterKeySource;
 use keyward::store::ceremonies::Ceremony;
 use keyward::store::clients::{Client, ClientKind};
@@ -15,7 +16,7 @@ use keyward::store::sessions::SessionRow;
 use keyward::store::tokens::{RefreshClaim, StoredTokenKind, TokenRow};
 use keyward::store::usage::Consumption;
 use keyward::store::users::User;
-use keyward::store::{Store, new_id, now};
+use keyward::store::{Store, new_id};
 use keyward::vault::rotate::rewrap_all;
 use keyward::vault::{KeyRing, MasterKey, VaultError};
 

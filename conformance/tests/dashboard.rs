@@ -320,7 +320,7 @@ async fn limit_edits_apply_on_the_next_request(backend: Backend) {
     )
     .await;
     let renewed = h.server.state.store.grant(&grant).await.unwrap().unwrap();
-    let left = renewed.limits.expires_at.unwrap() - keyward::store::now();
+    let left = renewed.limits.expires_at.unwrap() - keyward::clock::now();
     assert!((86_000..=86_400).contains(&left), "{left}");
 }
 

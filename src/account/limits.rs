@@ -7,11 +7,11 @@ use axum::response::Response;
 
 use super::apps::{has_api, owned_grant};
 use super::{AccountForm, Done};
+use crate::clock::now;
 use crate::consent::limits::{LimitWords, LimitsForm};
 use crate::invalidation::Invalidation;
 use crate::state::AppState;
 use crate::store::audit::NewAuditEvent;
-use crate::store::now;
 use crate::web::error::PageError;
 
 /// `POST /account/apps/{grant_id}/limits`.

@@ -21,8 +21,8 @@ use minijinja::context;
 use minijinja::value::Serde;
 use serde::Deserialize;
 
+use crate::clock::now;
 use crate::state::AppState;
-use crate::store::now;
 use crate::store::users::User;
 use crate::upstream::key_check::KeyProblem;
 use crate::web::csrf::CsrfForm;

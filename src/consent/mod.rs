@@ -12,6 +12,7 @@ use axum::routing::{get, post};
 use minijinja::context;
 use minijinja::value::Serde;
 
+use crate::clock::now;
 use crate::invalidation::Invalidation;
 use crate::oauth::errors::ErrorCode;
 use crate::oauth::response::ResponseTarget;
@@ -21,8 +22,8 @@ use crate::state::AppState;
 use crate::store::audit::NewAuditEvent;
 use crate::store::codes::AuthCode;
 use crate::store::grants::Grant;
+use crate::store::new_id;
 use crate::store::users::User;
-use crate::store::{new_id, now};
 use crate::token_format::{self, TokenKind};
 use crate::web::csrf::CsrfForm;
 use crate::web::error::PageError;

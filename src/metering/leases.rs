@@ -7,7 +7,8 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
-use crate::store::{Store, now};
+use crate::clock::now;
+use crate::store::Store;
 
 /// The reservations this instance's requests hold.
 #[derive(Default)]

@@ -13,10 +13,11 @@ use super::clients;
 use super::errors::ErrorCode;
 use super::pkce;
 use super::response::{ResponseMode, ResponseTarget};
+use crate::clock::now;
 use crate::scopes;
 use crate::state::AppState;
 use crate::store::codes::AuthRequest;
-use crate::store::{new_id, now};
+use crate::store::new_id;
 use crate::web::error::PageError;
 use crate::web::form::FormFields;
 

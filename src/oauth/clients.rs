@@ -8,9 +8,10 @@ use serde::Serialize;
 
 use super::errors::OAuthError;
 use super::redirect::{self, RedirectError};
+use crate::clock::now;
 use crate::state::AppState;
 use crate::store::clients::{Client, ClientKind};
-use crate::store::{Store, StoreError, new_id, now};
+use crate::store::{Store, StoreError, new_id};
 use crate::token_format::{self, TokenKind, constant_time_eq};
 use crate::web::form::FormFields;
 

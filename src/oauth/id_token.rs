@@ -14,8 +14,9 @@ use josekit::jws::{ES256, JwsHeader};
 use josekit::jwt::{self, JwtPayload};
 use sha2::{Digest as _, Sha256};
 
+use crate::clock::now;
 use crate::store::signing_keys::SigningKeyRow;
-use crate::store::{Store, StoreError, new_id, now};
+use crate::store::{Store, StoreError, new_id};
 use crate::vault::{Vault, VaultError};
 
 /// How long an ID token is valid: it proves a sign-in that just happened.
@@ -66,9 +67,7 @@ pub async fn rotate_signing_key(store: &Store, vault: &Vault) -> Result<String, 
 async fn create_key(store: &Store, vault: &Vault) -> Result<String, SigningError> {
     // Creation times are whole seconds; a kid that starts with the creation time in
     // milliseconds keeps "newest key" well defined for keys created within one second.
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
+    let millis = crate::clock::now_millis();
     let kid = format!("{millis:012x}{}", &new_id().replace('-', "")[..8]);
     let pair = ES256.generate_key_pair()?;
     let mut private = pair.to_jwk_key_pair();

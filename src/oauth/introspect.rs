@@ -12,8 +12,8 @@ use serde_json::json;
 use super::clients;
 use super::errors::{OAuthError, no_store};
 use super::id_token::pairwise_subject;
+use crate::clock::now;
 use crate::state::AppState;
-use crate::store::now;
 use crate::store::tokens::StoredTokenKind;
 use crate::token_format::{self, TokenKind};
 

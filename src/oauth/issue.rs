@@ -2,9 +2,10 @@
 //! grant includes `offline_access`, a rotating refresh token. Used by the token endpoint (code
 //! and refresh grants) and by tests that need a token without the browser flow.
 
+use crate::clock::now;
 use crate::store::grants::Grant;
 use crate::store::tokens::{StoredTokenKind, TokenRow};
-use crate::store::{Store, StoreError, now};
+use crate::store::{Store, StoreError};
 use crate::token_format::{self, TokenKind};
 
 /// Freshly minted tokens; the plaintexts exist only here and in the response to the app.

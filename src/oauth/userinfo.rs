@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::errors::{ErrorCode, OAuthError, no_store};
 use super::id_token::pairwise_subject;
+use crate::clock::now;
 use crate::state::AppState;
-use crate::store::now;
 use crate::store::tokens::StoredTokenKind;
 use crate::token_format::{self, TokenKind};
 

@@ -15,9 +15,9 @@ use webauthn_rs::prelude::{
 use super::ceremony::{self, Kind};
 use super::step_up::{self, Purpose};
 use super::{clean_name, credential_id, decode, webauthn};
+use crate::clock::now;
 use crate::state::AppState;
 use crate::store::audit::NewAuditEvent;
-use crate::store::now;
 use crate::store::passkeys::PasskeyRow;
 use crate::web::csrf::CsrfJson;
 use crate::web::error::{ApiError, PageError};

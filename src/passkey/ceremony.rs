@@ -8,9 +8,10 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::clock::now;
 use crate::state::AppState;
 use crate::store::ceremonies::Ceremony;
-use crate::store::{new_id, now};
+use crate::store::new_id;
 use crate::web::error::PageError;
 use crate::web::session::Session;
 

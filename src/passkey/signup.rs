@@ -12,12 +12,13 @@ use webauthn_rs::prelude::{PasskeyRegistration, RegisterPublicKeyCredential, Uui
 
 use super::ceremony::{self, Kind};
 use super::{credential_id, webauthn};
+use crate::clock::now;
 use crate::consent::pending::{self, RequestQuery};
 use crate::state::AppState;
 use crate::store::audit::NewAuditEvent;
+use crate::store::new_id;
 use crate::store::passkeys::PasskeyRow;
 use crate::store::users::User;
-use crate::store::{new_id, now};
 use crate::upstream::key_check;
 use crate::vault::ProviderKey;
 use crate::web::csrf::{CsrfForm, CsrfJson};

@@ -7,8 +7,8 @@ use axum::http::{HeaderMap, header};
 
 use super::cache::CachedToken;
 use super::errors::ProxyError;
+use crate::clock::now;
 use crate::state::AppState;
-use crate::store::now;
 use crate::store::tokens::StoredTokenKind;
 use crate::token_format::{self, TokenKind};
 

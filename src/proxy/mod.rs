@@ -36,12 +36,12 @@ use self::errors::ProxyError;
 use self::forward::Outgoing;
 use self::policy::{Endpoint, ModelSource};
 use self::request_body::Fields;
+use crate::clock::now;
 use crate::metering::budget::{self, BudgetError};
 use crate::metering::estimate::{self, RequestShape};
 use crate::metering::meter::{Meter, MeterSpec};
 use crate::metrics::RouteLabel;
 use crate::state::AppState;
-use crate::store::now;
 
 pub use self::state::ProxyState;
 

@@ -6,7 +6,8 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use super::schema::ceremonies;
-use super::{Store, StoreError, now, with_conn};
+use super::{Store, StoreError, with_conn};
+use crate::clock::now;
 
 /// A ceremony in progress.
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]

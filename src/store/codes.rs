@@ -5,7 +5,8 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use super::schema::{auth_codes, auth_requests};
-use super::{Store, StoreError, now, with_conn};
+use super::{Store, StoreError, with_conn};
+use crate::clock::now;
 
 /// A validated authorization request, kept server-side while the person signs in and consents,
 /// so the pages only carry its random id.

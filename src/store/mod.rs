@@ -299,14 +299,6 @@ fn deadpool_runtime() -> deadpool::Runtime {
     deadpool::Runtime::Tokio1
 }
 
-/// Current time as Unix seconds; the store's one clock.
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
-}
-
 /// A fresh random identifier for rows (UUID v4, hyphenated).
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()

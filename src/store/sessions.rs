@@ -5,7 +5,8 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use super::schema::sessions;
-use super::{Store, StoreError, now, with_conn};
+use super::{Store, StoreError, with_conn};
+use crate::clock::now;
 
 /// A browser session: anonymous until a passkey sign-in, then bound to a user.
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]

@@ -6,7 +6,8 @@ use diesel_async::RunQueryDsl;
 
 use super::grants::GrantRow;
 use super::schema::{grants, tokens};
-use super::{Store, StoreError, now, with_conn};
+use super::{Store, StoreError, with_conn};
+use crate::clock::now;
 use crate::store::grants::Grant;
 
 /// Which of the two token types a row is.

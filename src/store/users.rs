@@ -6,7 +6,8 @@ use diesel_async::RunQueryDsl;
 use super::passkeys::PasskeyRow;
 use super::schema::{passkeys, users, vault_entries};
 use super::vault_entries::VaultEntry;
-use super::{Store, StoreError, now, with_conn};
+use super::{Store, StoreError, with_conn};
+use crate::clock::now;
 
 /// A person with an account.
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]

@@ -5,7 +5,8 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use super::schema::{signing_keys, vault_entries};
-use super::{Store, StoreError, now, with_conn};
+use super::{Store, StoreError, with_conn};
+use crate::clock::now;
 
 /// A user's provider key, sealed.
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]

@@ -9,10 +9,11 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use axum::response::AppendHeaders;
 
 use super::error::PageError;
+use crate::clock::now;
 use crate::state::AppState;
+use crate::store::StoreError;
 use crate::store::sessions::SessionRow;
 use crate::store::users::User;
-use crate::store::{StoreError, now};
 use crate::token_format;
 
 /// How long an anonymous session (a form in progress) lives.

@@ -86,7 +86,7 @@ async fn bad_requests_get_openai_errors_and_disturb_nothing(backend: Backend) {
         &user,
         &["openai.chat"],
         Limits {
-            expires_at: Some(keyward::store::now() - 10),
+            expires_at: Some(keyward::clock::now() - 10),
             ..Limits::default()
         },
     )

@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
+use keyward::clock::now;
 use keyward::metering::budget::{self, BudgetError};
 use keyward::metering::prices::Tokens;
 use keyward::metering::{month_of, next_month_start};
 use keyward::store::grants::Limits;
-use keyward::store::now;
 use keyward::store::usage::{Consumption, UsageMonth};
 use keyward_mock_upstream::Behaviour;
 use serde_json::{Value, json};

@@ -164,7 +164,7 @@ async fn metrics_show_what_operators_watch_and_nothing_secret() {
         .store
         .settle_usage(
             &grant.id,
-            &keyward::metering::month_of(keyward::store::now()),
+            &keyward::metering::month_of(keyward::clock::now()),
             None,
             &keyward::store::usage::Consumption {
                 cost_microusd: Some(1_000_000),
@@ -297,7 +297,7 @@ async fn sigterm_stops_accepting_and_lets_a_stream_finish() {
         a.stdout.text()
     );
     // The stream it let finish was metered before it went: counted, reservation released.
-    let month = keyward::metering::month_of(keyward::store::now());
+    let month = keyward::metering::month_of(keyward::clock::now());
     let usage = cluster
         .console
         .store

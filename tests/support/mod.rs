@@ -304,7 +304,7 @@ pub async fn create_user(state: &AppState, provider_key: &str) -> User {
         id: keyward::store::new_id(),
         webauthn_id: keyward::store::new_id(),
         display_name: "Test Person".into(),
-        created_at: keyward::store::now(),
+        created_at: keyward::clock::now(),
     };
     state.store.insert_user(&user).await.expect("insert user");
     let sealed = state
@@ -328,7 +328,7 @@ pub async fn create_client(state: &AppState, id: &str) -> Client {
         logo_url: None,
         redirect_uris: vec!["https://app.example/callback".into()],
         secret_hash: None,
-        created_at: keyward::store::now(),
+        created_at: keyward::clock::now(),
     };
     state.store.ensure_client(&client).await.expect("client");
     client
@@ -362,7 +362,7 @@ pub async fn settled(
     grant_id: &str,
     requests: i64,
 ) -> keyward::store::usage::UsageMonth {
-    let month = keyward::metering::month_of(keyward::store::now());
+    let month = keyward::metering::month_of(keyward::clock::now());
     let mut last = Default::default();
     for _ in 0..400 {
         last = store.usage_month(grant_id, &month).await.expect("usage");
