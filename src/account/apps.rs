@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::AccountForm;
 use crate::consent::limits::{LimitWords, LimitsForm, LimitsView, format_usd};
 use crate::invalidation::Invalidation;
-use crate::oauth::clients::AppView;
+use crate::oauth::app_view::AppView;
 use crate::scopes;
 use crate::state::AppState;
 use crate::store::StoreError;

@@ -14,7 +14,6 @@ use josekit::jws::{ES256, JwsHeader};
 use josekit::jwt::{self, JwtPayload};
 use sha2::{Digest as _, Sha256};
 
-use crate::clock::now;
 use crate::store::signing_keys::{SigningKeyRow, vault_owner};
 use crate::store::{Store, StoreError, new_id};
 use crate::vault::{Vault, VaultError};
@@ -81,7 +80,7 @@ async fn create_key(store: &Store, vault: &Vault) -> Result<String, SigningError
             key_id: sealed.key_id,
             private_jwe: sealed.jwe,
             public_jwk: public.to_string(),
-            created_at: now(),
+            created_at: crate::clock::now(),
             retired_at: None,
         })
         .await?;
@@ -113,11 +112,12 @@ pub struct IdTokenClaims<'a> {
     pub nonce: Option<&'a str>,
 }
 
-/// Signs an ID token with the newest key.
+/// Signs an ID token issued at `now` with the newest key.
 pub async fn sign(
     store: &Store,
     vault: &Vault,
     claims: &IdTokenClaims<'_>,
+    now: i64,
 ) -> Result<String, SigningError> {
     let key = store
         .signing_keys()
@@ -131,13 +131,12 @@ pub async fn sign(
     let mut header = JwsHeader::new();
     header.set_token_type("JWT");
     header.set_key_id(&key.kid);
-    let issued = now();
     let mut payload = JwtPayload::new();
     payload.set_issuer(claims.issuer);
     payload.set_subject(claims.subject);
     payload.set_audience(vec![claims.audience]);
-    payload.set_issued_at(&unix(issued));
-    payload.set_expires_at(&unix(issued + ID_TOKEN_TTL));
+    payload.set_issued_at(&unix(now));
+    payload.set_expires_at(&unix(now + ID_TOKEN_TTL));
     payload.set_claim("auth_time", Some(claims.auth_time.into()))?;
     payload.set_claim("amr", Some(AMR.into()))?;
     if let Some(nonce) = claims.nonce {
