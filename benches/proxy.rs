@@ -157,9 +157,10 @@ async fn keyward(mock: &MockUpstream, dir: &std::path::Path) -> (String, String)
         &client.id,
         vec!["openai.chat".into()],
         Limits::default(),
+        keyward::clock::now(),
     );
     state.store.insert_grant(&grant).await.unwrap();
-    let token = issue_tokens(&state.store, &grant, &new_id())
+    let token = issue_tokens(&state.store, &grant, &new_id(), keyward::clock::now())
         .await
         .unwrap()
         .access_token;

@@ -77,9 +77,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         budget_microusd: args.budget_microusd,
         ..Limits::default()
     };
-    let grant = Grant::new(&user.id, &client.id, scopes, limits);
+    let grant = Grant::new(&user.id, &client.id, scopes, limits, keyward::clock::now());
     store.insert_grant(&grant).await?;
-    let issued = issue_tokens(&store, &grant, &new_id()).await?;
+    let issued = issue_tokens(&store, &grant, &new_id(), keyward::clock::now()).await?;
     println!("{}", issued.access_token);
     Ok(())
 }

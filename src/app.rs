@@ -11,7 +11,7 @@ pub use crate::state::{AppState, StartError};
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(crate::ops::routes())
-        .merge(crate::web::routes(&state))
+        .merge(authorization_server(&state))
         .merge(crate::proxy::routes())
         .merge(crate::metrics::routes())
         .layer(axum::middleware::from_fn_with_state(
@@ -20,6 +20,21 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn(crate::telemetry::trace_requests))
         .with_state(state)
+}
+
+/// The authorization server: landing page, assets, OAuth endpoints, passkey, consent and
+/// account pages, all behind the security headers.
+fn authorization_server(state: &AppState) -> Router<AppState> {
+    let throttle = crate::ip_throttle::Throttle::new(&state.settings);
+    crate::web::routes(&state.settings)
+        .merge(crate::oauth::routes(&state.settings, &throttle))
+        .merge(crate::passkey::routes(&throttle))
+        .merge(crate::consent::routes())
+        .merge(crate::account::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::web::headers::security_headers,
+        ))
 }
 
 /// How long a stopping instance waits for its last settlements to be written.

@@ -7,8 +7,8 @@ use keyward::app::StartError;
 use keyward::app::{AppState, Server, shutdown_signal};
 use keyward::config::{Settings, SettingsArgs};
 use keyward::invalidation::{Invalidation, Invalidator};
-use keyward::oauth::clients::{NewClient, RegisterError, register};
 use keyward::oauth::id_token::{SigningError, rotate_signing_key};
+use keyward::oauth::registration::{NewClient, RegisterError, register};
 use keyward::store::clients::ClientKind;
 use keyward::store::{Store, StoreError};
 use keyward::vault::rotate::RotateError;
@@ -228,7 +228,8 @@ async fn clients(cmd: ClientsCommand, settings: Settings) -> Result<(), CliError
                 logo_url,
                 confidential,
             };
-            let (client, secret) = register(&store, new, ClientKind::Registered).await?;
+            let (client, secret) =
+                register(&store, new, ClientKind::Registered, keyward::clock::now()).await?;
             println!("client_id: {}", client.id);
             if let Some(secret) = secret {
                 println!("client_secret: {secret}");

@@ -1,6 +1,9 @@
 //! The scope table: each scope's name, the plain words the consent screen shows, and the `/v1`
 //! endpoints it opens. `docs/scopes.md` is generated from the same table (see the test that
-//! keeps them equal); an endpoint no scope covers is refused with 403.
+//! keeps them equal); an endpoint no scope covers is refused with 403. [`ScopeSet`] compares
+//! what was asked with what was granted.
+
+use std::collections::BTreeSet;
 
 /// One OAuth scope.
 #[derive(Debug)]
@@ -129,6 +132,24 @@ pub fn parse(requested: &str) -> (Vec<&'static Scope>, Vec<String>) {
     (known, unknown)
 }
 
+/// A set of scope names, compared as a set: order and repeats do not matter. Names outside the
+/// table are kept, so a set holding one never equals a set without it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ScopeSet(BTreeSet<String>);
+
+impl ScopeSet {
+    /// The names in a space-separated scope string (RFC 6749 §3.3).
+    pub fn parse(space_separated: &str) -> ScopeSet {
+        space_separated.split_whitespace().collect()
+    }
+}
+
+impl<S: AsRef<str>> FromIterator<S> for ScopeSet {
+    fn from_iter<I: IntoIterator<Item = S>>(names: I) -> Self {
+        ScopeSet(names.into_iter().map(|n| n.as_ref().to_owned()).collect())
+    }
+}
+
 /// The scope table as Markdown, for `docs/scopes.md`.
 pub fn markdown_table() -> String {
     let mut out = String::from("| scope | consent screen says | opens `/v1/…` |\n|---|---|---|\n");
@@ -186,6 +207,22 @@ mod tests {
         let names: Vec<_> = known.iter().map(|s| s.name).collect();
         assert_eq!(names, vec!["openai.chat", "openai.models", "openid"]);
         assert_eq!(unknown, vec!["bogus"]);
+    }
+
+    #[test]
+    fn scope_sets_ignore_order_and_repeats_but_not_names() {
+        let granted: ScopeSet = ["openai.chat", "offline_access"].into_iter().collect();
+        assert_eq!(
+            ScopeSet::parse(" offline_access  openai.chat openai.chat"),
+            granted
+        );
+        assert_ne!(ScopeSet::parse("openai.chat"), granted);
+        assert_ne!(
+            ScopeSet::parse("openai.chat offline_access bogus"),
+            granted,
+            "an unknown name is not dropped"
+        );
+        assert_eq!(ScopeSet::parse(""), ScopeSet::default());
     }
 
     #[test]

@@ -35,7 +35,7 @@ async fn grant(store: &Store) -> Grant {
         created_at: now(),
     };
     store.insert_client(&client).await.unwrap();
-    let g = Grant::new(&user.id, &client.id, vec![], Limits::default());
+    let g = Grant::new(&user.id, &client.id, vec![], Limits::default(), now());
     store.insert_grant(&g).await.unwrap();
     g
 }

@@ -56,6 +56,7 @@ async fn grant(store: &Store, limits: Limits) -> Grant {
         &c.id,
         vec!["openai.chat".into(), "offline_access".into()],
         limits,
+        now(),
     );
     store.insert_grant(&g).await.unwrap();
     g
@@ -188,7 +189,7 @@ both_backends!(grants_lifecycle, |store| {
     assert!(loaded.is_active(now()));
     assert_eq!(
         store
-            .active_grant_for(&g.user_id, &g.client_id)
+            .active_grant_for(&g.user_id, &g.client_id, now())
             .await
             .unwrap()
             .unwrap()
@@ -216,6 +217,7 @@ both_backends!(grants_lifecycle, |store| {
             &g.id,
             "f",
             None,
+            now(),
         )])
         .await
         .unwrap();
@@ -233,7 +235,7 @@ both_backends!(grants_lifecycle, |store| {
     assert!(!store.grant(&g.id).await.unwrap().unwrap().is_active(now()));
     assert!(
         store
-            .active_grant_for(&g.user_id, &g.client_id)
+            .active_grant_for(&g.user_id, &g.client_id, now())
             .await
             .unwrap()
             .is_none()
@@ -256,7 +258,7 @@ both_backends!(grants_lifecycle, |store| {
     .await;
     assert!(
         store
-            .active_grant_for(&expired.user_id, &expired.client_id)
+            .active_grant_for(&expired.user_id, &expired.client_id, now())
             .await
             .unwrap()
             .is_none()
@@ -272,6 +274,7 @@ both_backends!(tokens_and_refresh_rotation, |store| {
             &g.id,
             "fam",
             None,
+            now(),
         ),
         TokenRow::new(
             "h-refresh".into(),
@@ -279,6 +282,7 @@ both_backends!(tokens_and_refresh_rotation, |store| {
             &g.id,
             "fam",
             None,
+            now(),
         ),
     ];
     store.insert_tokens(&rows).await.unwrap();
@@ -286,23 +290,23 @@ both_backends!(tokens_and_refresh_rotation, |store| {
     assert_eq!(t.kind(), StoredTokenKind::Access);
     assert_eq!(loaded.id, g.id);
     assert!(matches!(
-        store.claim_refresh_token("h-access").await.unwrap(),
+        store.claim_refresh_token("h-access", now()).await.unwrap(),
         RefreshClaim::Invalid
     ));
     assert!(matches!(
-        store.claim_refresh_token("nope").await.unwrap(),
+        store.claim_refresh_token("nope", now()).await.unwrap(),
         RefreshClaim::Invalid
     ));
     assert!(matches!(
-        store.claim_refresh_token("h-refresh").await.unwrap(),
+        store.claim_refresh_token("h-refresh", now()).await.unwrap(),
         RefreshClaim::Claimed(..)
     ));
     assert!(matches!(
-        store.claim_refresh_token("h-refresh").await.unwrap(),
+        store.claim_refresh_token("h-refresh", now()).await.unwrap(),
         RefreshClaim::Reused(..)
     ));
     assert_eq!(
-        store.revoke_family("fam").await.unwrap(),
+        store.revoke_family("fam", now()).await.unwrap(),
         vec![g.id.clone()]
     );
     let (t, _) = store.token_with_grant("h-access").await.unwrap().unwrap();
@@ -319,11 +323,12 @@ both_backends!(concurrent_refresh_has_one_winner, |store| {
             &g.id,
             "f",
             None,
+            now(),
         )])
         .await
         .unwrap();
     let claims =
-        futures_util::future::join_all((0..8).map(|_| store.claim_refresh_token("r"))).await;
+        futures_util::future::join_all((0..8).map(|_| store.claim_refresh_token("r", now()))).await;
     let winners = claims
         .iter()
         .filter(|c| matches!(c, Ok(RefreshClaim::Claimed(..))))
@@ -346,7 +351,10 @@ both_backends!(codes_are_single_use, |store| {
         expires_at: now() + 600,
     };
     store.insert_auth_request(&req).await.unwrap();
-    assert_eq!(store.auth_request("req-1").await.unwrap().unwrap(), req);
+    assert_eq!(
+        store.auth_request("req-1", now()).await.unwrap().unwrap(),
+        req
+    );
     assert!(store.take_auth_request("req-1").await.unwrap());
     assert!(
         !store.take_auth_request("req-1").await.unwrap(),
@@ -376,14 +384,14 @@ both_backends!(codes_are_single_use, |store| {
         .await
         .unwrap();
     assert!(
-        matches!(store.claim_auth_code("c1").await.unwrap(), CodeClaim::Claimed(c) if c.nonce.as_deref() == Some("n"))
+        matches!(store.claim_auth_code("c1", now()).await.unwrap(), CodeClaim::Claimed(c) if c.nonce.as_deref() == Some("n"))
     );
     assert!(
         !store.auth_code_replayed("c1").await.unwrap(),
         "a code spent once is not a replay"
     );
     assert!(
-        matches!(store.claim_auth_code("c1").await.unwrap(), CodeClaim::Replayed(c) if c.family == "fam")
+        matches!(store.claim_auth_code("c1", now()).await.unwrap(), CodeClaim::Replayed(c) if c.family == "fam")
     );
     assert!(
         store.auth_code_replayed("c1").await.unwrap(),
@@ -391,14 +399,14 @@ both_backends!(codes_are_single_use, |store| {
     );
     assert!(
         matches!(
-            store.claim_auth_code("c2").await.unwrap(),
+            store.claim_auth_code("c2", now()).await.unwrap(),
             CodeClaim::Invalid
         ),
         "expired"
     );
     assert!(
         matches!(
-            store.claim_auth_code("c3").await.unwrap(),
+            store.claim_auth_code("c3", now()).await.unwrap(),
             CodeClaim::Invalid
         ),
         "unknown"
@@ -406,7 +414,7 @@ both_backends!(codes_are_single_use, |store| {
     store.purge_expired().await.unwrap();
     assert!(
         matches!(
-            store.claim_auth_code("c1").await.unwrap(),
+            store.claim_auth_code("c1", now()).await.unwrap(),
             CodeClaim::Replayed(_)
         ),
         "spent codes are remembered"
@@ -591,6 +599,7 @@ both_backends!(deleting_a_user_removes_their_data, |store| {
             &g.id,
             "f",
             None,
+            now(),
         )])
         .await
         .unwrap();

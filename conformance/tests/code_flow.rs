@@ -2,7 +2,7 @@
 //! PKCE, redirect URI matching, code replay, refresh token reuse, origin clients, state and iss,
 //! and no open redirects.
 
-use keyward::oauth::clients::{NewClient, register};
+use keyward::oauth::registration::{NewClient, register};
 use keyward::store::clients::ClientKind;
 use keyward_conformance::app::{App, param, with, without};
 use keyward_conformance::harness::{Harness, SCOPE};
@@ -27,6 +27,7 @@ async fn registered(
             confidential,
         },
         ClientKind::Registered,
+        keyward::clock::now(),
     )
     .await
     .expect("register");
@@ -210,8 +211,13 @@ async fn codes_are_short_lived_and_bound(backend: Backend) {
     let code = h.code(&app, SCOPE).await;
     let hash = keyward::token_format::parse(keyward::token_format::TokenKind::Code, &code)
         .expect("a code");
-    let keyward::store::codes::CodeClaim::Claimed(stored) =
-        h.server.state.store.claim_auth_code(&hash).await.unwrap()
+    let keyward::store::codes::CodeClaim::Claimed(stored) = h
+        .server
+        .state
+        .store
+        .claim_auth_code(&hash, keyward::clock::now())
+        .await
+        .unwrap()
     else {
         panic!("a fresh code")
     };

@@ -153,6 +153,7 @@ async fn instances_starting_together(backend: Backend) {
                 auth_time: 0,
                 nonce: None,
             },
+            keyward::clock::now(),
         )
         .await
         .unwrap();

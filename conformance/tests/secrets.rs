@@ -2,7 +2,7 @@
 //! log line, a page, or (for the embedded store) anywhere in the database files in plaintext.
 //! Everything Keyward logs in this process is captured at trace level while a full flow runs.
 
-use keyward::oauth::clients::{NewClient, register};
+use keyward::oauth::registration::{NewClient, register};
 use keyward::store::clients::ClientKind;
 use keyward_conformance::app::{App, param, with};
 use keyward_conformance::browser::Page;
@@ -94,6 +94,7 @@ async fn no_secret_in_logs_pages_or_store(backend: Backend) {
             confidential: true,
         },
         ClientKind::Registered,
+        keyward::clock::now(),
     )
     .await
     .unwrap();

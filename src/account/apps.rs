@@ -7,10 +7,10 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use serde::Serialize;
 
-use super::{AccountForm, Done};
+use super::AccountForm;
 use crate::consent::limits::{LimitWords, LimitsForm, LimitsView, format_usd};
 use crate::invalidation::Invalidation;
-use crate::oauth::clients::AppView;
+use crate::oauth::app_view::AppView;
 use crate::scopes;
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -19,6 +19,7 @@ use crate::store::clients::{Client, ClientKind};
 use crate::store::grants::Grant;
 use crate::store::usage::UsageMonth;
 use crate::store::users::User;
+use crate::web::done::Done;
 use crate::web::error::PageError;
 
 /// Every app of a person: those that may still use the key, and those revoked or expired.

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::{AccountForm, Done};
+use super::AccountForm;
 use crate::invalidation::Invalidation;
 use crate::passkey::step_up::Purpose;
 use crate::state::AppState;
@@ -15,6 +15,7 @@ use crate::store::StoreError;
 use crate::store::audit::NewAuditEvent;
 use crate::upstream::key_check;
 use crate::vault::ProviderKey;
+use crate::web::done::Done;
 use crate::web::error::PageError;
 
 /// What the dashboard says about the stored key: only when it was stored. Nothing about the

@@ -2,7 +2,8 @@
 //! OpenAI key, their passkeys, the activity log, and deleting the account.
 //!
 //! Each action is a plain form POST (CSRF-checked, see [`AccountForm`]) that answers with a
-//! redirect back to the dashboard and a fixed confirmation ([`Done`]); the few that need the
+//! redirect back to the dashboard and a fixed confirmation ([`Done`], kept in
+//! [`crate::web::done`] so the passkey pages can answer with one too); the few that need the
 //! passkey again (replacing the key, deleting the account) carry a step-up assertion the
 //! page's script adds. One submodule per part of the page.
 
@@ -15,7 +16,6 @@ pub mod passkeys;
 
 use axum::Router;
 use axum::extract::{FromRequest, Query, Request, State};
-use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use minijinja::context;
 use minijinja::value::Serde;
@@ -26,6 +26,7 @@ use crate::state::AppState;
 use crate::store::users::User;
 use crate::upstream::key_check::KeyProblem;
 use crate::web::csrf::CsrfForm;
+use crate::web::done::Done;
 use crate::web::error::PageError;
 use crate::web::form::FormFields;
 use crate::web::session::{Session, SignedIn};
@@ -91,81 +92,6 @@ impl AccountForm {
             &self.fields,
         )
         .await
-    }
-}
-
-/// The confirmation the dashboard shows after an action (`/account?done=…`). Only these fixed
-/// messages can appear, so the query string cannot put words on the page.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Done {
-    Revoked,
-    LimitsSaved,
-    LimitsUnchanged,
-    KeyReplaced,
-    PasskeyAdded,
-    PasskeyRenamed,
-    PasskeyRemoved,
-}
-
-impl Done {
-    const ALL: [Done; 7] = [
-        Done::Revoked,
-        Done::LimitsSaved,
-        Done::LimitsUnchanged,
-        Done::KeyReplaced,
-        Done::PasskeyAdded,
-        Done::PasskeyRenamed,
-        Done::PasskeyRemoved,
-    ];
-
-    fn code(self) -> &'static str {
-        match self {
-            Done::Revoked => "revoked",
-            Done::LimitsSaved => "limits_saved",
-            Done::LimitsUnchanged => "limits_unchanged",
-            Done::KeyReplaced => "key_replaced",
-            Done::PasskeyAdded => "passkey_added",
-            Done::PasskeyRenamed => "passkey_renamed",
-            Done::PasskeyRemoved => "passkey_removed",
-        }
-    }
-
-    fn message(self) -> &'static str {
-        match self {
-            Done::Revoked => "The app was revoked. Its requests with your key stop now.",
-            Done::LimitsSaved => "The new limits apply from the app's next request.",
-            Done::LimitsUnchanged => "Nothing to save: the limits are as they were.",
-            Done::KeyReplaced => {
-                "Your new OpenAI key is in the vault. Every app you allowed now uses it; they \
-                 need nothing from you."
-            }
-            Done::PasskeyAdded => "Your new passkey is ready. You can sign in with it now.",
-            Done::PasskeyRenamed => "The passkey was renamed.",
-            Done::PasskeyRemoved => "The passkey was removed. It no longer opens your account.",
-        }
-    }
-
-    /// The part of the page the confirmation belongs to.
-    fn section(self) -> &'static str {
-        match self {
-            Done::Revoked | Done::LimitsSaved | Done::LimitsUnchanged => "apps",
-            Done::KeyReplaced => "key",
-            Done::PasskeyAdded | Done::PasskeyRenamed | Done::PasskeyRemoved => "passkeys",
-        }
-    }
-
-    fn parse(code: &str) -> Option<Done> {
-        Self::ALL.into_iter().find(|d| d.code() == code)
-    }
-
-    /// Where the browser goes after the action: the dashboard with this confirmation.
-    pub fn location(self) -> String {
-        format!("/account?done={}#{}", self.code(), self.section())
-    }
-
-    /// The redirect to [`Done::location`] (303, so the reload does not repeat the POST).
-    pub fn redirect(self) -> Response {
-        Redirect::to(&self.location()).into_response()
     }
 }
 

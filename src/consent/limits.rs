@@ -424,7 +424,7 @@ mod tests {
 
     #[test]
     fn a_dashboard_edit_keeps_the_end_unless_a_new_lifetime_is_chosen() {
-        let mut g = Grant::new("u", "c", vec![], Limits::default());
+        let mut g = Grant::new("u", "c", vec![], Limits::default(), 0);
         let end = 1_796_083_200; // 2026-12-01T00:00:00Z
         g.limits.expires_at = Some(end);
         let form = LimitsForm::for_edit(&g);
@@ -473,7 +473,7 @@ mod tests {
 
     #[test]
     fn remaining_lifetime_rounds_up_to_a_choice() {
-        let mut g = Grant::new("u", "c", vec![], Limits::default());
+        let mut g = Grant::new("u", "c", vec![], Limits::default(), 0);
         g.limits.expires_at = Some(1000 + 20 * 86_400);
         assert_eq!(
             LimitsForm::from_grant(&g, 1000).lifetime,

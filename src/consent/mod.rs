@@ -3,7 +3,6 @@
 //! (step-up) and creates or updates the app's one grant; denying answers `access_denied`.
 
 pub mod limits;
-pub mod pending;
 
 use axum::Router;
 use axum::extract::{Query, State};
@@ -14,17 +13,17 @@ use minijinja::value::Serde;
 
 use crate::clock::now;
 use crate::invalidation::Invalidation;
+use crate::oauth::Provider;
+use crate::oauth::approve;
 use crate::oauth::errors::ErrorCode;
+use crate::oauth::pending::{self, Pending, RequestQuery};
 use crate::oauth::response::ResponseTarget;
 use crate::passkey::step_up::{self, Purpose};
-use crate::scopes::{self, Scope};
+use crate::scopes::{self, Scope, ScopeSet};
 use crate::state::AppState;
 use crate::store::audit::NewAuditEvent;
-use crate::store::codes::AuthCode;
 use crate::store::grants::Grant;
-use crate::store::new_id;
 use crate::store::users::User;
-use crate::token_format::{self, TokenKind};
 use crate::web::csrf::CsrfForm;
 use crate::web::error::PageError;
 use crate::web::form::FormFields;
@@ -32,10 +31,6 @@ use crate::web::headers::Csp;
 use crate::web::session::Session;
 use crate::web::templates::Page;
 use limits::LimitsForm;
-use pending::{Pending, RequestQuery};
-
-/// How long an authorization code lives (RFC 9700 asks for a short lifetime).
-pub const CODE_TTL: i64 = 60;
 
 /// `/consent` (page and approval) and `/consent/deny`.
 pub fn routes() -> Router<AppState> {
@@ -55,8 +50,9 @@ async fn page(
     session: Session,
     Query(query): Query<RequestQuery>,
 ) -> Result<Response, PageError> {
+    let now = now();
     let id = query.request_id()?.ok_or(PageError::RequestExpired)?;
-    let pending = pending::load(&state, &id).await?;
+    let pending = pending::load(&Provider::of(&state), &id, now).await?;
     let user = match session.user(&state).await {
         Ok(user) => user,
         Err(PageError::SignInRequired) => {
@@ -68,17 +64,13 @@ async fn page(
     let requested = requested_scopes(&pending);
     let existing = state
         .store
-        .active_grant_for(&user.id, &pending.client.id)
+        .active_grant_for(&user.id, &pending.client.id, now)
         .await?;
     let continuing = existing.as_ref().is_some_and(|g| {
-        let mut granted: Vec<&str> = g.scopes.iter().map(String::as_str).collect();
-        granted.sort_unstable();
-        let mut asked: Vec<&str> = requested.iter().map(|s| s.name).collect();
-        asked.sort_unstable();
-        granted == asked
+        g.scopes.iter().collect::<ScopeSet>() == requested.iter().map(|s| s.name).collect()
     });
     let form = existing
-        .map(|g| LimitsForm::from_grant(&g, now()))
+        .map(|g| LimitsForm::from_grant(&g, now))
         .unwrap_or_default();
     let scope_views: Vec<_> = requested
         .iter()
@@ -117,10 +109,11 @@ fn form_request_id(fields: &FormFields) -> Result<String, PageError> {
 /// app with a code.
 #[tracing::instrument(name = "consent.approve", skip_all, fields(client_id))]
 async fn approve(State(state): State<AppState>, form: CsrfForm) -> Result<Response, PageError> {
+    let now = now();
     let CsrfForm { session, fields } = form;
     let id = form_request_id(&fields)?;
     let user = session.user(&state).await?;
-    let pending = pending::load(&state, &id).await?;
+    let pending = pending::load(&Provider::of(&state), &id, now).await?;
     tracing::Span::current().record("client_id", pending.client.id.as_str());
     let requested = requested_scopes(&pending);
     let has_api = requested.iter().any(|s| !s.endpoints.is_empty());
@@ -138,44 +131,29 @@ async fn approve(State(state): State<AppState>, form: CsrfForm) -> Result<Respon
         return Err(PageError::RequestExpired);
     }
     let scope_names: Vec<String> = requested.iter().map(|s| s.name.to_owned()).collect();
-    let grant = record_grant(&state, &user, &pending, scope_names, &limits).await?;
-    let code = token_format::issue(TokenKind::Code);
-    let t = now();
-    state
-        .store
-        .insert_auth_code(&AuthCode {
-            hash: code.hash.clone(),
-            grant_id: grant.id.clone(),
-            client_id: pending.client.id.clone(),
-            redirect_uri: pending.request.redirect_uri.clone(),
-            code_challenge: pending.request.code_challenge.clone(),
-            scopes: pending.request.scopes.clone(),
-            nonce: pending.request.nonce.clone(),
-            auth_time: t,
-            family: new_id(),
-            created_at: t,
-            expires_at: t + CODE_TTL,
-            used_at: None,
-            replayed_at: None,
-        })
-        .await?;
+    let grant = record_grant(&state, &user, &pending, scope_names, &limits, now).await?;
+    let code = approve::issue_code(&state.store, &pending.request, &grant, now).await?;
     tracing::info!("consent given; code issued");
-    Ok(ResponseTarget::of(&pending.request).code(state.settings.issuer_str(), &code.plaintext))
+    Ok(ResponseTarget::of(&pending.request).code(state.settings.issuer_str(), code.plaintext()))
 }
 
 /// Creates the app's grant, or updates the one it already holds (one grant per app), and logs
-/// the consent.
+/// the consent given at `now`.
 async fn record_grant(
     state: &AppState,
     user: &User,
     pending: &Pending,
     scopes: Vec<String>,
     limits: &LimitsForm,
+    now: i64,
 ) -> Result<Grant, PageError> {
     let store = &state.store;
     store.ensure_client(&pending.client).await?;
-    let granted = limits.to_limits(now());
-    let grant = match store.active_grant_for(&user.id, &pending.client.id).await? {
+    let granted = limits.to_limits(now);
+    let grant = match store
+        .active_grant_for(&user.id, &pending.client.id, now)
+        .await?
+    {
         Some(mut grant) => {
             store.update_grant(&grant.id, &scopes, &granted).await?;
             state
@@ -187,7 +165,7 @@ async fn record_grant(
             grant
         }
         None => {
-            let grant = Grant::new(&user.id, &pending.client.id, scopes, granted);
+            let grant = Grant::new(&user.id, &pending.client.id, scopes, granted, now);
             store.insert_grant(&grant).await?;
             grant
         }
@@ -213,7 +191,7 @@ async fn record_grant(
 async fn deny(State(state): State<AppState>, form: CsrfForm) -> Result<Response, PageError> {
     let CsrfForm { session, fields } = form;
     let id = form_request_id(&fields)?;
-    let pending = pending::load(&state, &id).await?;
+    let pending = pending::load(&Provider::of(&state), &id, now()).await?;
     if !state.store.take_auth_request(&id).await? {
         return Err(PageError::RequestExpired);
     }

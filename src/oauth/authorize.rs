@@ -1,4 +1,4 @@
-//! `GET /oauth/authorize`: validates an authorization request (RFC 6749 §4.1.1 with PKCE and
+//! The authorization request (`GET /oauth/authorize`): validates it (RFC 6749 §4.1.1 with PKCE and
 //! the RFC 9700 rules), stores it server-side, and sends the person on to sign-in and consent
 //! carrying only the request's random id.
 //!
@@ -6,16 +6,10 @@
 //! never redirected (RFC 6749 §4.1.2.1): that is what keeps this endpoint from being an open
 //! redirector. After that, errors go back to the app with `state` and `iss`.
 
-use axum::extract::{RawQuery, State};
-use axum::response::{IntoResponse, Redirect, Response};
-
-use super::clients;
 use super::errors::ErrorCode;
-use super::pkce;
 use super::response::{ResponseMode, ResponseTarget};
-use crate::clock::now;
+use super::{Provider, client_lookup, pkce, redirect};
 use crate::scopes;
-use crate::state::AppState;
 use crate::store::codes::AuthRequest;
 use crate::store::new_id;
 use crate::web::error::PageError;
@@ -44,42 +38,36 @@ impl From<PageError> for AuthorizeError {
     }
 }
 
-/// The endpoint.
-#[tracing::instrument(name = "oauth.authorize", skip_all)]
-pub async fn authorize(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
-    let fields = FormFields::parse(query.unwrap_or_default().as_bytes());
-    let request = match validate(&state, &fields).await {
-        Ok(request) => request,
-        Err(AuthorizeError::Page(e)) => return e.into_response(),
-        Err(AuthorizeError::Redirect {
-            target,
-            code,
-            description,
-        }) => {
-            tracing::info!(error = code.as_str(), "authorization request refused");
-            return target.error(state.settings.issuer_str(), code, &description);
-        }
-    };
-    if let Err(e) = state.store.insert_auth_request(&request).await {
-        return PageError::from(e).into_response();
-    }
-    tracing::info!(client_id = %request.client_id, "authorization request accepted");
-    Redirect::to(&format!("/consent?request={}", request.id)).into_response()
+/// The authorization request in `fields`, validated at `now` and stored, so the pages that
+/// follow carry only its id.
+pub async fn begin(
+    p: &Provider<'_>,
+    fields: &FormFields,
+    now: i64,
+) -> Result<AuthRequest, AuthorizeError> {
+    let request = validate(p, fields, now).await?;
+    p.store
+        .insert_auth_request(&request)
+        .await
+        .map_err(PageError::from)?;
+    Ok(request)
 }
 
-/// Checks every parameter and builds the pending request.
-pub async fn validate(
-    state: &AppState,
+/// Checks every parameter and builds the pending request, valid from `now` for
+/// [`REQUEST_TTL`].
+async fn validate(
+    p: &Provider<'_>,
     fields: &FormFields,
+    now: i64,
 ) -> Result<AuthRequest, AuthorizeError> {
     let invalid = |e: crate::web::form::FieldError| PageError::InvalidRequest(e.to_string());
     let client_id = fields.required("client_id").map_err(invalid)?;
-    let client = clients::resolve(state, client_id)
+    let client = client_lookup::resolve(p, client_id, now)
         .await
         .map_err(PageError::from)?
         .ok_or(PageError::UnknownClient)?;
     let redirect_uri = fields.required("redirect_uri").map_err(invalid)?;
-    clients::check_redirect(&client, redirect_uri)
+    redirect::check_for_client(&client, redirect_uri)
         .map_err(|e| PageError::BadRedirectUri(e.to_string()))?;
 
     // From here on the app can be told what is wrong.
@@ -112,9 +100,7 @@ pub async fn validate(
             "response_mode must be query or web_message".into(),
         ));
     }
-    if target.mode == ResponseMode::WebMessage
-        && super::redirect::message_target(redirect_uri).is_none()
-    {
+    if target.mode == ResponseMode::WebMessage && redirect::message_target(redirect_uri).is_none() {
         return Err(invalid_request(
             &target,
             "response_mode=web_message needs an http(s) redirect_uri".into(),
@@ -161,7 +147,6 @@ pub async fn validate(
     if nonce.is_some_and(|n| n.len() > MAX_ECHOED_LEN) {
         return Err(invalid_request(&target, "nonce is too long".into()));
     }
-    let t = now();
     Ok(AuthRequest {
         id: new_id(),
         client_id: client.id,
@@ -171,7 +156,7 @@ pub async fn validate(
         nonce: nonce.map(str::to_owned),
         code_challenge: challenge,
         response_mode: target.mode.as_str().to_owned(),
-        created_at: t,
-        expires_at: t + REQUEST_TTL,
+        created_at: now,
+        expires_at: now + REQUEST_TTL,
     })
 }

@@ -1,17 +1,11 @@
 //! Authorization server metadata (RFC 8414) and OpenID Provider metadata (OIDC Discovery),
-//! one document at both well-known addresses, listing exactly what Keyward supports; and the
-//! JWKS at `jwks_uri`.
+//! one document at both well-known addresses, listing exactly what Keyward supports. (The JWKS
+//! at `jwks_uri` comes from [`super::id_token::jwks`].)
 
-use axum::Json;
-use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::id_token;
 use crate::config::Settings;
 use crate::scopes::SCOPES;
-use crate::state::AppState;
 
 /// The metadata document.
 pub fn metadata(settings: &Settings) -> Value {
@@ -44,35 +38,4 @@ pub fn metadata(settings: &Settings) -> Value {
         doc["registration_endpoint"] = endpoint("/oauth/register").into();
     }
     doc
-}
-
-/// `GET /.well-known/oauth-authorization-server` and `/.well-known/openid-configuration`.
-pub async fn serve_metadata(State(state): State<AppState>) -> Response {
-    (
-        [(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("public, max-age=300"),
-        )],
-        Json(metadata(&state.settings)),
-    )
-        .into_response()
-}
-
-/// `GET /oauth/jwks`: every signing key's public half. Cached briefly: a rotated key is used
-/// only by tokens issued after it, and clients refetch on an unknown `kid`.
-pub async fn serve_jwks(State(state): State<AppState>) -> Response {
-    match id_token::jwks(&state.store).await {
-        Ok(keys) => (
-            [(
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=300"),
-            )],
-            Json(keys),
-        )
-            .into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "could not read the signing keys");
-            StatusCode::SERVICE_UNAVAILABLE.into_response()
-        }
-    }
 }

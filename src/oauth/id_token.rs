@@ -2,7 +2,7 @@
 //! subject identifiers they carry.
 //!
 //! Signing keys live in the store: the private half sealed by the vault (owner
-//! [`signing_key_owner`]), the public half as a JWK. Every instance signs with the newest key
+//! [`vault_owner`]), the public half as a JWK. Every instance signs with the newest key
 //! and publishes all of them, so rotation (`keyward signing-key rotate`) takes effect everywhere
 //! at once while tokens signed earlier keep verifying. Two instances starting at the same time
 //! may both create a first key; both are published and the newest wins, so nothing breaks.
@@ -14,8 +14,7 @@ use josekit::jws::{ES256, JwsHeader};
 use josekit::jwt::{self, JwtPayload};
 use sha2::{Digest as _, Sha256};
 
-use crate::clock::now;
-use crate::store::signing_keys::SigningKeyRow;
+use crate::store::signing_keys::{SigningKeyRow, vault_owner};
 use crate::store::{Store, StoreError, new_id};
 use crate::vault::{Vault, VaultError};
 
@@ -25,11 +24,6 @@ const ID_TOKEN_TTL: i64 = 10 * 60;
 /// Authentication methods (RFC 8176) of every Keyward sign-in: a passkey is a hardware-bound
 /// key (`hwk`) unlocked by user verification (`user`), two factors (`mfa`).
 pub const AMR: &[&str] = &["hwk", "user", "mfa"];
-
-/// The vault owner label under which a signing key's private half is sealed.
-pub fn signing_key_owner(kid: &str) -> String {
-    format!("signing-key:{kid}")
-}
 
 /// Why a key could not be made, loaded or used.
 #[derive(Debug, thiserror::Error)]
@@ -77,7 +71,7 @@ async fn create_key(store: &Store, vault: &Vault) -> Result<String, SigningError
     public.set_algorithm("ES256");
     public.set_key_use("sig");
     let sealed = vault.seal(
-        &signing_key_owner(&kid),
+        &vault_owner(&kid),
         zeroize::Zeroizing::new(private.to_string()).as_bytes(),
     )?;
     store
@@ -86,7 +80,7 @@ async fn create_key(store: &Store, vault: &Vault) -> Result<String, SigningError
             key_id: sealed.key_id,
             private_jwe: sealed.jwe,
             public_jwk: public.to_string(),
-            created_at: now(),
+            created_at: crate::clock::now(),
             retired_at: None,
         })
         .await?;
@@ -118,11 +112,12 @@ pub struct IdTokenClaims<'a> {
     pub nonce: Option<&'a str>,
 }
 
-/// Signs an ID token with the newest key.
+/// Signs an ID token issued at `now` with the newest key.
 pub async fn sign(
     store: &Store,
     vault: &Vault,
     claims: &IdTokenClaims<'_>,
+    now: i64,
 ) -> Result<String, SigningError> {
     let key = store
         .signing_keys()
@@ -130,19 +125,18 @@ pub async fn sign(
         .into_iter()
         .max_by(|a, b| (a.created_at, &a.kid).cmp(&(b.created_at, &b.kid)))
         .ok_or(SigningError::NoKey)?;
-    let private = vault.open(&signing_key_owner(&key.kid), &key.private_jwe)?;
+    let private = vault.open(&vault_owner(&key.kid), &key.private_jwe)?;
     let signer = ES256.signer_from_jwk(&Jwk::from_bytes(&*private)?)?;
 
     let mut header = JwsHeader::new();
     header.set_token_type("JWT");
     header.set_key_id(&key.kid);
-    let issued = now();
     let mut payload = JwtPayload::new();
     payload.set_issuer(claims.issuer);
     payload.set_subject(claims.subject);
     payload.set_audience(vec![claims.audience]);
-    payload.set_issued_at(&unix(issued));
-    payload.set_expires_at(&unix(issued + ID_TOKEN_TTL));
+    payload.set_issued_at(&unix(now));
+    payload.set_expires_at(&unix(now + ID_TOKEN_TTL));
     payload.set_claim("auth_time", Some(claims.auth_time.into()))?;
     payload.set_claim("amr", Some(AMR.into()))?;
     if let Some(nonce) = claims.nonce {

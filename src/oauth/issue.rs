@@ -2,7 +2,6 @@
 //! grant includes `offline_access`, a rotating refresh token. Used by the token endpoint (code
 //! and refresh grants) and by tests that need a token without the browser flow.
 
-use crate::clock::now;
 use crate::store::grants::Grant;
 use crate::store::tokens::{StoredTokenKind, TokenRow};
 use crate::store::{Store, StoreError};
@@ -27,12 +26,13 @@ impl std::fmt::Debug for IssuedTokens {
     }
 }
 
-/// Mints and stores tokens for `grant` in token family `family`. Both tokens expire with the
-/// grant's lifetime.
+/// Mints and stores tokens for `grant` in token family `family`, issued at `now`. Both tokens
+/// expire with the grant's lifetime.
 pub async fn issue_tokens(
     store: &Store,
     grant: &Grant,
     family: &str,
+    now: i64,
 ) -> Result<IssuedTokens, StoreError> {
     let access = token_format::issue(TokenKind::Access);
     let expires_at = grant.limits.expires_at;
@@ -42,6 +42,7 @@ pub async fn issue_tokens(
         &grant.id,
         family,
         expires_at,
+        now,
     )];
     let refresh = grant
         .scopes
@@ -55,12 +56,13 @@ pub async fn issue_tokens(
             &grant.id,
             family,
             expires_at,
+            now,
         ));
     }
     store.insert_tokens(&rows).await?;
     Ok(IssuedTokens {
         access_token: access.plaintext,
         refresh_token: refresh.map(|r| r.plaintext),
-        expires_in: expires_at.map(|e| (e - now()).max(0)),
+        expires_in: expires_at.map(|e| (e - now).max(0)),
     })
 }

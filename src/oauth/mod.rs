@@ -1,72 +1,61 @@
-//! The authorization server's protocol endpoints, written directly over the async store:
-//! oxide-auth's endpoint flows cannot carry `iss` (RFC 9207), `web_message`, origin clients,
-//! refresh-family reuse revocation, per-grant limits or `base_url` without rewriting every
-//! response, and its primitives are small enough to own (see [`pkce`] and [`redirect`]).
+//! The authorization server's protocol, written directly over the async store: oxide-auth's
+//! endpoint flows cannot carry `iss` (RFC 9207), `web_message`, origin clients, refresh-family
+//! reuse revocation, per-grant limits or `base_url` without rewriting every response, and its
+//! primitives are small enough to own (see [`pkce`] and [`redirect`]).
+//!
+//! Two layers, as in kanidm (`idm/oauth2.rs` under `https/oauth2.rs`): the rules — authorize,
+//! approve, the grants, revoke, introspect, userinfo — are functions of a [`Provider`], the
+//! request's parameters and an explicit `now` (Unix seconds), so tests run them at fixed times
+//! without HTTP; [`http`] holds the axum handlers, which only read the request, call a rule with
+//! the clock read once, and turn the result into a response. Rules never import a page module
+//! (`passkey`, `consent`, `account`); the pages call [`pending`] and [`approve`].
 
+pub mod app_view;
+pub mod approve;
 pub mod authorize;
-pub mod clients;
+pub mod client_auth;
+pub mod client_lookup;
 pub mod discovery;
 pub mod errors;
+pub mod grant;
+pub mod http;
 pub mod id_token;
 pub mod introspect;
 pub mod issue;
+pub mod pending;
 pub mod pkce;
 pub mod redirect;
 pub mod registration;
 pub mod response;
 pub mod revoke;
-pub mod token;
+pub mod token_state;
 pub mod userinfo;
+
+#[cfg(test)]
+mod test_support;
 
 use std::time::Duration;
 
-use axum::Router;
-use axum::http::{Method, header};
-use axum::routing::{get, post};
-use tower_http::cors::{Any, CorsLayer};
-
-use crate::config::Settings;
-use crate::ip_throttle::Throttle;
-use crate::state::AppState;
+use crate::invalidation::Invalidator;
 use crate::store::Store;
+use crate::vault::Vault;
 
-/// The OAuth and OIDC endpoints. Those a browser app calls from its own origin (token,
-/// revocation, userinfo, metadata, JWKS, registration) allow any origin: they take explicit
-/// credentials, never cookies, so CORS grants no ambient authority. Token, revocation,
-/// introspection and registration are limited per client IP by `throttle`.
-pub fn routes(settings: &Settings, throttle: &Throttle) -> Router<AppState> {
-    let mut limited = Router::new()
-        .route("/oauth/token", post(token::token))
-        .route("/oauth/revoke", post(revoke::revoke));
-    if settings.dynamic_registration {
-        limited = limited.route("/oauth/register", post(registration::register));
-    }
-    let cross_origin = throttle
-        .oauth(limited)
-        .route(
-            "/oauth/userinfo",
-            get(userinfo::userinfo).post(userinfo::userinfo),
-        )
-        .route("/oauth/jwks", get(discovery::serve_jwks))
-        .route(
-            "/.well-known/oauth-authorization-server",
-            get(discovery::serve_metadata),
-        )
-        .route(
-            "/.well-known/openid-configuration",
-            get(discovery::serve_metadata),
-        );
-    let cors = CorsLayer::new()
-        .allow_origin(Any)
-        .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
-        .max_age(Duration::from_secs(3600));
-    Router::new()
-        .route("/oauth/authorize", get(authorize::authorize))
-        .merge(
-            throttle.oauth(Router::new().route("/oauth/introspect", post(introspect::introspect))),
-        )
-        .merge(cross_origin.layer(cors))
+pub use http::routes;
+
+/// The authorization server as its rules see it: the store, the vault (ID token signing keys),
+/// the announcer that tells every instance's caches about revocations, and the settings the
+/// rules read. Handlers build one per request from the shared state ([`Provider::of`]); tests
+/// build one directly.
+pub struct Provider<'a> {
+    pub store: &'a Store,
+    pub vault: &'a Vault,
+    pub invalidator: &'a Invalidator,
+    /// This server's issuer identifier (`iss`).
+    pub issuer: &'a str,
+    /// Where access tokens work (`base_url` in token responses).
+    pub proxy_base_url: String,
+    /// Whether websites may act as clients identified by their origin.
+    pub origin_clients: bool,
 }
 
 /// Deletes expired authorization requests, codes, sessions and ceremonies every few minutes.

@@ -9,6 +9,8 @@
 
 use url::Url;
 
+use crate::store::clients::{Client, ClientKind};
+
 /// Why a redirect URI (or an origin client_id) is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RedirectError {
@@ -81,6 +83,20 @@ pub fn check_on_origin(origin: &str, requested: &str) -> Result<(), RedirectErro
         return Err(RedirectError::NotOnOrigin(origin.to_owned()));
     }
     Ok(())
+}
+
+/// Checks that `client` may receive authorization responses at `redirect_uri`: an origin
+/// client anywhere on its origin, a registered one at a registered URI.
+pub fn check_for_client(client: &Client, redirect_uri: &str) -> Result<(), RedirectError> {
+    match client.kind {
+        ClientKind::Origin => check_on_origin(&client.id, redirect_uri),
+        ClientKind::Registered | ClientKind::Dynamic => client
+            .redirect_uris
+            .iter()
+            .any(|r| matches_registered(r, redirect_uri))
+            .then_some(())
+            .ok_or(RedirectError::NotRegistered),
+    }
 }
 
 /// Checks a redirect URI an operator or a dynamic client wants to register.

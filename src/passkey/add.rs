@@ -20,6 +20,7 @@ use crate::state::AppState;
 use crate::store::audit::NewAuditEvent;
 use crate::store::passkeys::PasskeyRow;
 use crate::web::csrf::CsrfJson;
+use crate::web::done::Done;
 use crate::web::error::{ApiError, PageError};
 
 /// Body of `POST /passkey/add/start`: the step-up proof and the new passkey's name.
@@ -114,8 +115,5 @@ pub async fn finish(
         .record_audit(&NewAuditEvent::new(&user.id, "passkey_added", &detail))
         .await?;
     tracing::info!("passkey added");
-    Ok(
-        Json(serde_json::json!({ "redirect": crate::account::Done::PasskeyAdded.location() }))
-            .into_response(),
-    )
+    Ok(Json(serde_json::json!({ "redirect": Done::PasskeyAdded.location() })).into_response())
 }

@@ -9,7 +9,9 @@ use webauthn_rs::prelude::{DiscoverableAuthentication, PublicKeyCredential};
 
 use super::ceremony::{self, Kind};
 use super::{credential_id, decode, record_use, webauthn};
-use crate::consent::pending::{self, RequestQuery};
+use crate::clock::now;
+use crate::oauth::Provider;
+use crate::oauth::pending::{self, RequestQuery};
 use crate::state::AppState;
 use crate::store::audit::NewAuditEvent;
 use crate::web::csrf::{CsrfForm, CsrfJson};
@@ -28,7 +30,7 @@ pub async fn page(
     let request = query.request_id()?;
     let (app, csp) = match &request {
         Some(id) => {
-            let p = pending::load(&state, id).await?;
+            let p = pending::load(&Provider::of(&state), id, now()).await?;
             let csp = Csp::with_form_target(&p.request.redirect_uri);
             (Some(p.app), csp)
         }

@@ -13,7 +13,9 @@ use webauthn_rs::prelude::{PasskeyRegistration, RegisterPublicKeyCredential, Uui
 use super::ceremony::{self, Kind};
 use super::{credential_id, webauthn};
 use crate::clock::now;
-use crate::consent::pending::{self, RequestQuery};
+use crate::oauth::Provider;
+use crate::oauth::app_view::AppView;
+use crate::oauth::pending::{self, RequestQuery};
 use crate::state::AppState;
 use crate::store::audit::NewAuditEvent;
 use crate::store::new_id;
@@ -49,7 +51,7 @@ pub async fn page(
 ) -> Result<Response, PageError> {
     let request = query.request_id()?;
     let app = match &request {
-        Some(id) => Some(pending::load(&state, id).await?.app),
+        Some(id) => Some(pending::load(&Provider::of(&state), id, now()).await?.app),
         None => None,
     };
     Ok(form_page(&session, request.as_deref(), app, None, ""))
@@ -58,7 +60,7 @@ pub async fn page(
 fn form_page(
     session: &Session,
     request: Option<&str>,
-    app: Option<crate::oauth::clients::AppView>,
+    app: Option<AppView>,
     problem: Option<&key_check::KeyProblem>,
     name: &str,
 ) -> Response {
@@ -91,7 +93,10 @@ pub async fn start(State(state): State<AppState>, form: CsrfForm) -> Result<Resp
     let key = ProviderKey::new(fields.one("key").ok().flatten().unwrap_or_default());
     if let Err(problem) = key_check::check(&state, &key).await {
         let app = match &request {
-            Some(id) => pending::load(&state, id).await.ok().map(|p| p.app),
+            Some(id) => pending::load(&Provider::of(&state), id, now())
+                .await
+                .ok()
+                .map(|p| p.app),
             None => None,
         };
         let page = form_page(&session, request.as_deref(), app, Some(&problem), &name);

@@ -12,7 +12,7 @@ use webauthn_rs::prelude::{PasskeyAuthentication, PublicKeyCredential};
 
 use super::ceremony::{self, Kind};
 use super::{credential_id, decode, record_use, webauthn};
-use crate::consent::pending::RequestQuery;
+use crate::oauth::pending::RequestQuery;
 use crate::state::AppState;
 use crate::web::csrf::CsrfJson;
 use crate::web::error::{ApiError, PageError};

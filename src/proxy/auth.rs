@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, header};
 use super::cache::CachedToken;
 use super::errors::ProxyError;
 use crate::clock::now;
+use crate::oauth::token_state::{self, TokenFacts, TokenState};
 use crate::state::AppState;
 use crate::store::tokens::StoredTokenKind;
 use crate::token_format::{self, TokenKind};
@@ -65,13 +66,17 @@ async fn lookup(state: &AppState, hash: &str) -> Result<CachedToken, ProxyError>
     })
 }
 
-/// The token and its grant are usable at `at`.
+/// The token and its grant are usable at `at` (see [`token_state::classify`]).
 fn check(found: &CachedToken, at: i64) -> Result<(), ProxyError> {
-    if found.token_revoked || found.grant.revoked_at.is_some() {
-        return Err(ProxyError::Revoked);
-    }
-    if found.token_expires_at.is_some_and(|e| e <= at) || !found.grant.is_active(at) {
-        return Err(ProxyError::Expired);
+    let token = TokenFacts {
+        revoked: found.token_revoked,
+        spent: false,
+        expires_at: found.token_expires_at,
+    };
+    match token_state::classify(token, &found.grant, at) {
+        TokenState::Live => {}
+        TokenState::Revoked | TokenState::Spent => return Err(ProxyError::Revoked),
+        TokenState::Expired => return Err(ProxyError::Expired),
     }
     if found.vault_jwe.is_none() {
         return Err(ProxyError::NoProviderKey);

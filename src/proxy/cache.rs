@@ -127,7 +127,7 @@ mod tests {
 
     fn token(user: &str) -> Arc<CachedToken> {
         Arc::new(CachedToken {
-            grant: Grant::new(user, "client", vec![], Limits::default()),
+            grant: Grant::new(user, "client", vec![], Limits::default(), 0),
             token_expires_at: None,
             token_revoked: false,
             vault_jwe: None,

@@ -119,6 +119,7 @@ mod tests {
                 models: models.iter().map(|s| (*s).to_owned()).collect(),
                 ..Limits::default()
             },
+            0,
         )
     }
 

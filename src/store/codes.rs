@@ -69,13 +69,16 @@ impl Store {
         })
     }
 
-    /// A pending request that has not expired.
-    pub async fn auth_request(&self, id: &str) -> Result<Option<AuthRequest>, StoreError> {
-        let t = now();
+    /// A pending request that has not expired at `now`.
+    pub async fn auth_request(
+        &self,
+        id: &str,
+        now: i64,
+    ) -> Result<Option<AuthRequest>, StoreError> {
         with_conn!(self, conn => {
             Ok(auth_requests::table
                 .find(id)
-                .filter(auth_requests::expires_at.gt(t))
+                .filter(auth_requests::expires_at.gt(now))
                 .select(AuthRequest::as_select())
                 .first(conn)
                 .await
@@ -99,18 +102,18 @@ impl Store {
         })
     }
 
-    /// Spends a code atomically: exactly one concurrent redeemer gets `Claimed`. Presenting a
-    /// spent code marks it replayed (see [`Store::auth_code_replayed`]).
-    pub async fn claim_auth_code(&self, hash: &str) -> Result<CodeClaim, StoreError> {
-        let t = now();
+    /// Spends a code atomically at `now`: exactly one concurrent redeemer of a code that has not
+    /// expired gets `Claimed`. Presenting a spent code marks it replayed (see
+    /// [`Store::auth_code_replayed`]).
+    pub async fn claim_auth_code(&self, hash: &str, now: i64) -> Result<CodeClaim, StoreError> {
         with_conn!(self, conn => {
             let claimed = diesel::update(
                 auth_codes::table
                     .find(hash)
                     .filter(auth_codes::used_at.is_null())
-                    .filter(auth_codes::expires_at.gt(t)),
+                    .filter(auth_codes::expires_at.gt(now)),
             )
-            .set(auth_codes::used_at.eq(Some(t)))
+            .set(auth_codes::used_at.eq(Some(now)))
             .execute(conn)
             .await? == 1;
             if !claimed {
@@ -120,7 +123,7 @@ impl Store {
                         .filter(auth_codes::used_at.is_not_null())
                         .filter(auth_codes::replayed_at.is_null()),
                 )
-                .set(auth_codes::replayed_at.eq(Some(t)))
+                .set(auth_codes::replayed_at.eq(Some(now)))
                 .execute(conn)
                 .await?;
             }

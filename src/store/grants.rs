@@ -54,17 +54,22 @@ pub struct Grant {
 }
 
 impl Grant {
-    /// A new, active grant.
-    pub fn new(user_id: &str, client_id: &str, scopes: Vec<String>, limits: Limits) -> Grant {
-        let t = now();
+    /// A new grant, active from `now`.
+    pub fn new(
+        user_id: &str,
+        client_id: &str,
+        scopes: Vec<String>,
+        limits: Limits,
+        now: i64,
+    ) -> Grant {
         Grant {
             id: super::new_id(),
             user_id: user_id.to_owned(),
             client_id: client_id.to_owned(),
             scopes,
             limits,
-            created_at: t,
-            updated_at: t,
+            created_at: now,
+            updated_at: now,
             last_used_at: None,
             revoked_at: None,
         }
@@ -149,19 +154,19 @@ impl Store {
         rows.into_iter().map(Grant::try_from).collect()
     }
 
-    /// The person's active grant for an app, if any (the newest).
+    /// The person's grant for an app that is active at `now`, if any (the newest).
     pub async fn active_grant_for(
         &self,
         user_id: &str,
         client_id: &str,
+        now: i64,
     ) -> Result<Option<Grant>, StoreError> {
-        let t = now();
         let rows: Vec<GrantRow> = with_conn!(self, conn => {
             Ok::<_, StoreError>(grants::table
                 .filter(grants::user_id.eq(user_id))
                 .filter(grants::client_id.eq(client_id))
                 .filter(grants::revoked_at.is_null())
-                .filter(grants::expires_at.is_null().or(grants::expires_at.gt(t)))
+                .filter(grants::expires_at.is_null().or(grants::expires_at.gt(now)))
                 .order(grants::created_at.desc())
                 .select(GrantRow::as_select())
                 .load(conn)

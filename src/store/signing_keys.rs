@@ -24,6 +24,12 @@ pub struct SigningKeyRow {
     pub retired_at: Option<i64>,
 }
 
+/// The vault owner label under which the private half of signing key `kid` is sealed: the ID
+/// token signer seals and opens under it, and master key rotation re-wraps under it.
+pub fn vault_owner(kid: &str) -> String {
+    format!("signing-key:{kid}")
+}
+
 impl Store {
     /// Stores a new signing key and retires the others.
     pub async fn insert_signing_key(&self, row: &SigningKeyRow) -> Result<(), StoreError> {

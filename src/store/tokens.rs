@@ -41,20 +41,21 @@ pub struct TokenRow {
 }
 
 impl TokenRow {
-    /// A new token row.
+    /// A new token row, issued at `now`.
     pub fn new(
         hash: String,
         kind: StoredTokenKind,
         grant_id: &str,
         family: &str,
         expires_at: Option<i64>,
+        now: i64,
     ) -> TokenRow {
         TokenRow {
             hash,
             kind: kind.as_str().to_owned(),
             grant_id: grant_id.to_owned(),
             family: family.to_owned(),
-            created_at: now(),
+            created_at: now,
             expires_at,
             used_at: None,
             revoked_at: None,
@@ -115,9 +116,13 @@ impl Store {
         row.map(|(t, g)| Ok((t, Grant::try_from(g)?))).transpose()
     }
 
-    /// Marks a live refresh token used, atomically, so two concurrent refreshes cannot both win.
-    pub async fn claim_refresh_token(&self, hash: &str) -> Result<RefreshClaim, StoreError> {
-        let t = now();
+    /// Marks a refresh token that is live at `now` used, atomically, so two concurrent
+    /// refreshes cannot both win.
+    pub async fn claim_refresh_token(
+        &self,
+        hash: &str,
+        now: i64,
+    ) -> Result<RefreshClaim, StoreError> {
         let claimed = with_conn!(self, conn => {
             Ok::<_, StoreError>(diesel::update(
                 tokens::table
@@ -125,9 +130,9 @@ impl Store {
                     .filter(tokens::kind.eq("refresh"))
                     .filter(tokens::used_at.is_null())
                     .filter(tokens::revoked_at.is_null())
-                    .filter(tokens::expires_at.is_null().or(tokens::expires_at.gt(t))),
+                    .filter(tokens::expires_at.is_null().or(tokens::expires_at.gt(now))),
             )
-            .set(tokens::used_at.eq(Some(t)))
+            .set(tokens::used_at.eq(Some(now)))
             .execute(conn)
             .await? == 1)
         })?;
@@ -146,12 +151,12 @@ impl Store {
         })
     }
 
-    /// Revokes every token of a family. Returns the grant ids touched (for cache invalidation).
-    pub async fn revoke_family(&self, family: &str) -> Result<Vec<String>, StoreError> {
-        let t = now();
+    /// Revokes every token of a family at `now`. Returns the grant ids touched (for cache
+    /// invalidation).
+    pub async fn revoke_family(&self, family: &str, now: i64) -> Result<Vec<String>, StoreError> {
         with_conn!(self, conn => {
             diesel::update(tokens::table.filter(tokens::family.eq(family)).filter(tokens::revoked_at.is_null()))
-                .set(tokens::revoked_at.eq(Some(t)))
+                .set(tokens::revoked_at.eq(Some(now)))
                 .execute(conn)
                 .await?;
             Ok(tokens::table

@@ -5,7 +5,7 @@
 use super::keyring::write_ring_file;
 use super::{KeyRing, MasterKey, VaultError};
 use crate::config::MasterKeySource;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, signing_keys};
 
 /// What a rotation did.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -78,7 +78,7 @@ pub async fn rewrap_all(ring: &KeyRing, store: &Store) -> Result<RotationReport,
         if key.key_id == active {
             continue;
         }
-        let owner = crate::oauth::id_token::signing_key_owner(&key.kid);
+        let owner = signing_keys::vault_owner(&key.kid);
         let plain = ring.open(&owner, &key.private_jwe)?;
         let sealed = ring.seal(&owner, &plain)?;
         store

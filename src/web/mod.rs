@@ -1,9 +1,11 @@
 //! The browser-facing side of the authorization server: page rendering, sessions, CSRF,
-//! security headers and static assets, shared by the sign-in, consent and account pages.
-//! [`routes`] assembles every authorization-server route (pages and OAuth endpoints).
+//! security headers and static assets, shared by the sign-in, consent and account pages, and
+//! the landing page. It is the bottom page layer (web < passkey < consent < account) and
+//! imports none of the pages above it; the router ([`crate::app`]) assembles them.
 
 pub mod assets;
 pub mod csrf;
+pub mod done;
 pub mod error;
 pub mod form;
 pub mod headers;
@@ -13,31 +15,21 @@ pub mod templates;
 use axum::Router;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::middleware;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use minijinja::context;
 
+use crate::config::Settings;
 use crate::state::AppState;
 use error::PageError;
 use session::Session;
 use templates::Page;
 
-/// The authorization server: landing page, assets, OAuth endpoints, passkey, consent and
-/// account pages, all behind the security headers.
-pub fn routes(state: &AppState) -> Router<AppState> {
-    let throttle = crate::ip_throttle::Throttle::new(&state.settings);
+/// The landing page and the static assets.
+pub fn routes(settings: &Settings) -> Router<AppState> {
     Router::new()
         .route("/", get(landing))
-        .merge(assets::routes(&state.settings))
-        .merge(crate::oauth::routes(&state.settings, &throttle))
-        .merge(crate::passkey::routes(&throttle))
-        .merge(crate::consent::routes())
-        .merge(crate::account::routes())
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            headers::security_headers,
-        ))
+        .merge(assets::routes(settings))
 }
 
 /// `/`: what Keyward is, for a person who arrives without an app.

@@ -347,11 +347,17 @@ pub async fn grant_token(
         &client.id,
         scopes.iter().map(|s| (*s).to_owned()).collect(),
         limits,
+        keyward::clock::now(),
     );
     state.store.insert_grant(&grant).await.expect("grant");
-    let tokens = issue_tokens(&state.store, &grant, &keyward::store::new_id())
-        .await
-        .expect("tokens");
+    let tokens = issue_tokens(
+        &state.store,
+        &grant,
+        &keyward::store::new_id(),
+        keyward::clock::now(),
+    )
+    .await
+    .expect("tokens");
     (grant, tokens.access_token)
 }
 

@@ -1,10 +1,12 @@
 //! A pending authorization request with the client it came from, as the sign-in, sign-up and
-//! consent pages need it.
+//! consent pages need it. It lives with the protocol, below the pages, so each page module can
+//! load it without importing another.
 
 use serde::Deserialize;
 
-use crate::oauth::clients::{self, AppView};
-use crate::state::AppState;
+use super::Provider;
+use super::app_view::AppView;
+use super::client_lookup;
 use crate::store::clients::Client;
 use crate::store::codes::AuthRequest;
 use crate::web::error::PageError;
@@ -16,16 +18,16 @@ pub struct Pending {
     pub app: AppView,
 }
 
-/// Loads request `id`: [`PageError::RequestExpired`] if it is gone or too old,
-/// [`PageError::UnknownClient`] if its client was removed (or origin clients were switched off)
-/// since.
-pub async fn load(state: &AppState, id: &str) -> Result<Pending, PageError> {
-    let request = state
+/// Loads request `id` as it stands at `now`: [`PageError::RequestExpired`] if it is gone or too
+/// old, [`PageError::UnknownClient`] if its client was removed (or origin clients were switched
+/// off) since.
+pub async fn load(p: &Provider<'_>, id: &str, now: i64) -> Result<Pending, PageError> {
+    let request = p
         .store
-        .auth_request(id)
+        .auth_request(id, now)
         .await?
         .ok_or(PageError::RequestExpired)?;
-    let client = clients::resolve(state, &request.client_id)
+    let client = client_lookup::resolve(p, &request.client_id, now)
         .await?
         .ok_or(PageError::UnknownClient)?;
     let app = AppView::new(&client, &request.redirect_uri);
