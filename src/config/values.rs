@@ -1,0 +1,158 @@
+//! Value syntax of the settings that are more than a string, a number or a boolean: sizes,
+//! durations and IP ranges. Each has one parser, used by its flag and
+//! `KEYWARD_*` variable (through clap) and by `keyward.toml` (through the serde adapters below).
+
+use std::time::Duration;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::ser::Serializer;
+
+/// Parses "512", "64KiB", "32MiB", "1GiB" (also KB/MB/GB as powers of 1000).
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size such as 32MiB"))?;
+    let mult: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1_000,
+        "kib" | "k" => 1 << 10,
+        "mb" => 1_000_000,
+        "mib" | "m" => 1 << 20,
+        "gb" => 1_000_000_000,
+        "gib" | "g" => 1 << 30,
+        other => return Err(format!("unknown size unit {other:?}")),
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("{s:?} is too large"))
+}
+
+/// Parses an IP address ("10.0.0.7", "::1") or a CIDR range ("10.0.0.0/8").
+pub fn parse_ip_net(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{s:?} is not an IP address or CIDR range such as 10.0.0.0/8"))
+}
+
+/// Parses "30" (seconds), "30s", "500ms", "2m", "1h".
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration such as 30s or 500ms"))?;
+    Ok(match unit.trim() {
+        "" | "s" => Duration::from_secs(n),
+        "ms" => Duration::from_millis(n),
+        "m" => Duration::from_secs(n * 60),
+        "h" => Duration::from_secs(n * 3600),
+        other => return Err(format!("unknown duration unit {other:?}")),
+    })
+}
+
+/// A setting `keyward.toml` may give as text or as a bare number (bytes, seconds).
+struct TextOrNumber<T> {
+    expecting: &'static str,
+    text: fn(&str) -> Result<T, String>,
+    number: fn(u64) -> Result<T, String>,
+}
+
+impl<T> Visitor<'_> for TextOrNumber<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(self.expecting)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        (self.text)(v).map_err(E::custom)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+        (self.number)(v).map_err(E::custom)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+        let v = u64::try_from(v).map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))?;
+        self.visit_u64(v)
+    }
+}
+
+/// serde for sizes: "32MiB" or a number of bytes.
+pub(super) fn size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    d.deserialize_any(TextOrNumber {
+        expecting: "a size such as \"32MiB\" or a number of bytes",
+        text: parse_size,
+        number: |n| usize::try_from(n).map_err(|_| format!("{n} bytes is too large")),
+    })
+    .map(Some)
+}
+
+/// serde for durations: "500ms", "10s", "5m" or a number of seconds.
+pub(super) mod duration {
+    use super::*;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        d.deserialize_any(TextOrNumber {
+            expecting: "a duration such as \"10s\" or a number of seconds",
+            text: parse_duration,
+            number: |n| Ok(Duration::from_secs(n)),
+        })
+        .map(Some)
+    }
+
+    /// Written back in milliseconds, the finest unit [`parse_duration`] reads.
+    pub fn serialize<S: Serializer>(v: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(d) => s.serialize_str(&format!("{}ms", d.as_millis())),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+/// serde for IP addresses and CIDR ranges: a list of strings.
+pub(super) mod ip_nets {
+    use super::*;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Vec<ipnet::IpNet>>, D::Error> {
+        let texts: Vec<String> = serde::Deserialize::deserialize(d)?;
+        texts
+            .iter()
+            .map(|t| parse_ip_net(t))
+            .collect::<Result<_, _>>()
+            .map(Some)
+            .map_err(de::Error::custom)
+    }
+
+    pub fn serialize<S: Serializer>(
+        v: &Option<Vec<ipnet::IpNet>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(nets) => s.collect_seq(nets.iter().map(ToString::to_string)),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_durations_parse() {
+        assert_eq!(parse_size("32MiB"), Ok(32 << 20));
+        assert_eq!(parse_size("10kb"), Ok(10_000));
+        assert!(parse_size("ten").is_err());
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("15"), Ok(Duration::from_secs(15)));
+        assert!(parse_duration("5 weeks").is_err());
+    }
+}
