@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::values::{self, parse_duration, parse_ip_net, parse_size};
+use super::values::{self, parse_duration, parse_ip_net, parse_listen, parse_size};
 
 /// Every setting: what `keyward serve` takes. Each field is unset unless given, so that the
 /// layers below (`keyward.toml`, then the defaults) can fill it.
@@ -68,8 +68,12 @@ pub struct MasterKeyArgs {
 #[derive(Clone, Debug, Default, clap::Args, Serialize, Deserialize)]
 #[command(next_help_heading = "Settings")]
 pub struct ServeArgs {
-    /// Socket address to listen on [default: 127.0.0.1:8080]
-    #[arg(long, env = "KEYWARD_LISTEN", value_name = "ADDR")]
+    /// Address to listen on: HOST:PORT, or a bare PORT for 127.0.0.1:PORT [default: 127.0.0.1:8080]
+    ///
+    /// A host name (localhost:8080) is resolved at start; 0.0.0.0:8080 listens on every
+    /// interface.
+    #[arg(long, env = "KEYWARD_LISTEN", value_name = "ADDR", value_parser = parse_listen)]
+    #[serde(default, deserialize_with = "values::listen")]
     pub listen: Option<SocketAddr>,
     /// Public URL of this instance, as browsers and apps reach it [default: http://localhost:<listen-port>]
     ///

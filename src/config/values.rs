@@ -1,7 +1,8 @@
 //! Value syntax of the settings that are more than a string, a number or a boolean: sizes,
-//! durations and IP ranges. Each has one parser, used by its flag and
+//! durations, listen addresses and IP ranges. Each has one parser, used by its flag and
 //! `KEYWARD_*` variable (through clap) and by `keyward.toml` (through the serde adapters below).
 
+use std::net::{Ipv4Addr, SocketAddr, ToSocketAddrs as _};
 use std::time::Duration;
 
 use serde::de::{self, Deserializer, Visitor};
@@ -54,7 +55,47 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     })
 }
 
-/// A setting `keyward.toml` may give as text or as a bare number (bytes, seconds).
+/// Parses where to listen: an IP address with a port ("0.0.0.0:8080", "[::1]:8080"), a host
+/// name with a port ("localhost:8080", resolved now, IPv4 preferred), or a bare port ("8080",
+/// meaning 127.0.0.1:8080).
+pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    let s = s.trim();
+    if let Ok(port) = s.parse::<u16>() {
+        return Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
+    }
+    if let Ok(addr) = s.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let expected = "give HOST:PORT (127.0.0.1:8080, [::1]:8080, localhost:8080, 0.0.0.0:8080) \
+                    or a bare port (8080 means 127.0.0.1:8080)";
+    let Some((host, port)) = s
+        .rsplit_once(':')
+        .and_then(|(host, port)| Some((host, port.parse::<u16>().ok()?)))
+        .filter(|(host, _)| is_host_name(host))
+    else {
+        return Err(format!("{s:?} is not an address to listen on: {expected}"));
+    };
+    let addrs: Vec<SocketAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {host:?} ({e}): {expected}"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| format!("{host:?} has no address: {expected}"))
+}
+
+/// Letters, digits, dots and hyphens: worth asking the resolver about.
+fn is_host_name(host: &str) -> bool {
+    !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+}
+
+/// A setting `keyward.toml` may give as text or as a bare number (bytes, seconds, a port).
 struct TextOrNumber<T> {
     expecting: &'static str,
     text: fn(&str) -> Result<T, String>,
@@ -80,6 +121,16 @@ impl<T> Visitor<'_> for TextOrNumber<T> {
         let v = u64::try_from(v).map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))?;
         self.visit_u64(v)
     }
+}
+
+/// serde for `listen`: "HOST:PORT" or a bare port (text or number).
+pub(super) fn listen<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
+    d.deserialize_any(TextOrNumber {
+        expecting: "an address such as \"127.0.0.1:8080\" or a port",
+        text: parse_listen,
+        number: |n| parse_listen(&n.to_string()),
+    })
+    .map(Some)
 }
 
 /// serde for sizes: "32MiB" or a number of bytes.
@@ -154,5 +205,28 @@ mod tests {
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert_eq!(parse_duration("15"), Ok(Duration::from_secs(15)));
         assert!(parse_duration("5 weeks").is_err());
+    }
+
+    #[test]
+    fn listen_takes_addresses_host_names_and_bare_ports() {
+        let ok = |s: &str| parse_listen(s).unwrap().to_string();
+        assert_eq!(ok("127.0.0.1:8080"), "127.0.0.1:8080");
+        assert_eq!(ok("0.0.0.0:0"), "0.0.0.0:0");
+        assert_eq!(ok("[::1]:8091"), "[::1]:8091");
+        assert_eq!(ok("8091"), "127.0.0.1:8091");
+        assert_eq!(ok("localhost:8091"), "127.0.0.1:8091");
+        for bad in [
+            "",
+            ":8091",
+            "localhost",
+            "127.0.0.1:99999",
+            "http://localhost:8091",
+        ] {
+            let err = parse_listen(bad).unwrap_err();
+            assert!(
+                err.contains("HOST:PORT") && err.contains("bare port"),
+                "{bad}: {err}"
+            );
+        }
     }
 }
