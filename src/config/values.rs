@@ -10,13 +10,8 @@ use serde::ser::Serializer;
 
 /// Parses "512", "64KiB", "32MiB", "1GiB" (also KB/MB/GB as powers of 1000).
 pub fn parse_size(s: &str) -> Result<usize, String> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: usize = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a size such as 32MiB"))?;
-    let mult: usize = match unit.trim().to_ascii_lowercase().as_str() {
+    let (n, unit) = number_and_unit(s, "a size such as 32MiB")?;
+    let mult: u64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "kb" => 1_000,
         "kib" | "k" => 1 << 10,
@@ -27,7 +22,8 @@ pub fn parse_size(s: &str) -> Result<usize, String> {
         other => return Err(format!("unknown size unit {other:?}")),
     };
     n.checked_mul(mult)
-        .ok_or_else(|| format!("{s:?} is too large"))
+        .and_then(|bytes| usize::try_from(bytes).ok())
+        .ok_or_else(|| format!("{:?} is too large", s.trim()))
 }
 
 /// Parses an IP address ("10.0.0.7", "::1") or a CIDR range ("10.0.0.0/8").
@@ -40,19 +36,29 @@ pub fn parse_ip_net(s: &str) -> Result<ipnet::IpNet, String> {
 
 /// Parses "30" (seconds), "30s", "500ms", "2m", "1h".
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (n, unit) = number_and_unit(s, "a duration such as 30s or 500ms")?;
+    let seconds = |per_unit: u64| {
+        n.checked_mul(per_unit)
+            .map(Duration::from_secs)
+            .ok_or_else(|| format!("{:?} is too long", s.trim()))
+    };
+    match unit {
+        "" | "s" => seconds(1),
+        "ms" => Ok(Duration::from_millis(n)),
+        "m" => seconds(60),
+        "h" => seconds(3600),
+        other => Err(format!("unknown duration unit {other:?}")),
+    }
+}
+
+/// Splits "32MiB" into 32 and "MiB"; `expected` describes the form in the error.
+fn number_and_unit<'a>(s: &'a str, expected: &str) -> Result<(u64, &'a str), String> {
     let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: u64 = num
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n = num
         .parse()
-        .map_err(|_| format!("{s:?} is not a duration such as 30s or 500ms"))?;
-    Ok(match unit.trim() {
-        "" | "s" => Duration::from_secs(n),
-        "ms" => Duration::from_millis(n),
-        "m" => Duration::from_secs(n * 60),
-        "h" => Duration::from_secs(n * 3600),
-        other => return Err(format!("unknown duration unit {other:?}")),
-    })
+        .map_err(|_| format!("{s:?} is not {expected}"))?;
+    Ok((n, unit.trim()))
 }
 
 /// Parses where to listen: an IP address with a port ("0.0.0.0:8080", "[::1]:8080"), a host
@@ -205,6 +211,8 @@ mod tests {
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert_eq!(parse_duration("15"), Ok(Duration::from_secs(15)));
         assert!(parse_duration("5 weeks").is_err());
+        assert!(parse_duration("99999999999999999h").is_err());
+        assert!(parse_size("99999999999999GiB").is_err());
     }
 
     #[test]
