@@ -358,6 +358,27 @@ mod tests {
     }
 
     #[test]
+    fn file_errors_name_the_setting_and_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.toml");
+        let error_for = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            Settings::resolve(&with_config(path.clone()), None)
+                .unwrap_err()
+                .to_string()
+        };
+        let err = error_for("body_limit = \"ten\"\n");
+        assert!(
+            err.contains("body_limit") && err.contains("k.toml") && err.contains("32MiB"),
+            "{err}"
+        );
+        let err = error_for("demo = \"yes\"\n");
+        assert!(err.contains("demo") && err.contains("k.toml"), "{err}");
+        let err = error_for("lisen = 8080\n");
+        assert!(err.contains("did you mean `listen`"), "{err}");
+    }
+
+    #[test]
     fn base_urls_are_checked() {
         let a = SettingsArgs {
             serve: ServeArgs {
