@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use keyward::app::StartError;
 use keyward::app::{AppState, Server, shutdown_signal};
-use keyward::config::{Settings, SettingsArgs};
+use keyward::config::{CommonArgs, MASTER_KEY_ENV, MasterKeyArgs, Settings, SettingsArgs};
 use keyward::invalidation::{Invalidation, Invalidator};
 use keyward::oauth::id_token::{SigningError, rotate_signing_key};
 use keyward::oauth::registration::{NewClient, RegisterError, register};
@@ -19,13 +19,12 @@ use keyward::vault::{KeyRing, MasterKey, Vault, VaultError, rotate};
 /// OpenAI-compatible proxy at /v1.
 ///
 /// Every setting can also come from keyward.toml or a KEYWARD_* environment variable
-/// (flags win over the environment, which wins over the file). `keyward serve` with no
-/// settings at all runs on http://localhost:8080 with an embedded SQLite store in ./data.
+/// (flags win over the environment, which wins over the file); each command's --help lists
+/// its own. `keyward serve` with no settings at all runs on http://localhost:8080 with an
+/// embedded SQLite store in ./data.
 #[derive(Parser)]
 #[command(name = "keyward", version, about, long_about)]
 struct Cli {
-    #[command(flatten)]
-    settings: SettingsArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -33,9 +32,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the authorization server and the /v1 proxy.
-    Serve,
+    Serve(Box<SettingsArgs>),
     /// Apply pending database migrations and exit (`serve` also does this at start).
-    Migrate,
+    Migrate(CommonArgs),
     /// Manage the master key ring that seals people's provider keys.
     #[command(subcommand)]
     Vault(VaultCommand),
@@ -64,13 +63,17 @@ enum ClientsCommand {
         /// An https URL of the app's logo, shown on the consent screen.
         #[arg(long)]
         logo_url: Option<String>,
+        #[command(flatten)]
+        common: CommonArgs,
     },
     /// List registered apps.
-    List,
+    List(CommonArgs),
     /// Remove an app; its grants and tokens stop working.
     Remove {
         /// The app's client_id.
         client_id: String,
+        #[command(flatten)]
+        common: CommonArgs,
     },
 }
 
@@ -78,18 +81,53 @@ enum ClientsCommand {
 enum SigningKeyCommand {
     /// Create a new ID token signing key; every instance signs with it from now on, and older
     /// keys stay published so tokens they signed still verify.
-    Rotate,
+    Rotate(VaultArgs),
 }
 
 #[derive(Subcommand)]
 enum VaultCommand {
     /// Add a new master key (when the ring is a file) and re-wrap every sealed entry under the
     /// newest key. With KEYWARD_MASTER_KEY, put the new key first yourself, then run this.
-    Rotate,
+    Rotate(VaultArgs),
     /// Show the ring's key ids and which of them the store's sealed data uses.
-    Status,
+    Status(VaultArgs),
     /// Print a new random master key (for KEYWARD_MASTER_KEY or a key file).
     NewKey,
+}
+
+/// The settings of the commands that open the vault: the store's and the master key's.
+#[derive(clap::Args)]
+struct VaultArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    #[command(flatten)]
+    master_key: MasterKeyArgs,
+}
+
+impl Command {
+    /// The settings this command was given; those it does not take stay unset, so only
+    /// keyward.toml and the defaults speak for them.
+    fn settings(&self) -> SettingsArgs {
+        let (common, master_key) = match self {
+            Command::Serve(all) => return SettingsArgs::clone(all),
+            Command::Vault(VaultCommand::NewKey) => return SettingsArgs::default(),
+            Command::Migrate(common)
+            | Command::Clients(
+                ClientsCommand::Add { common, .. }
+                | ClientsCommand::List(common)
+                | ClientsCommand::Remove { common, .. },
+            ) => (common, None),
+            Command::Vault(VaultCommand::Rotate(vault) | VaultCommand::Status(vault))
+            | Command::SigningKey(SigningKeyCommand::Rotate(vault)) => {
+                (&vault.common, Some(&vault.master_key))
+            }
+        };
+        SettingsArgs {
+            common: common.clone(),
+            master_key: master_key.cloned().unwrap_or_default(),
+            ..Default::default()
+        }
+    }
 }
 
 /// Why a command failed; printed as one line naming the fix where there is one.
@@ -116,14 +154,14 @@ enum CliError {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let settings = match Settings::resolve(&cli.settings, std::env::var("KEYWARD_MASTER_KEY").ok())
-    {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("keyward: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let settings =
+        match Settings::resolve(&cli.command.settings(), std::env::var(MASTER_KEY_ENV).ok()) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("keyward: {e}");
+                return ExitCode::from(2);
+            }
+        };
     keyward::telemetry::init(settings.log_json);
     match run(cli.command, settings).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -137,15 +175,15 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
     match command {
-        Command::Serve => serve(settings).await,
-        Command::Migrate => {
+        Command::Serve(_) => serve(settings).await,
+        Command::Migrate(_) => {
             Store::open(&settings.database_url).await?;
             println!("migrations are up to date");
             Ok(())
         }
         Command::Vault(cmd) => vault(cmd, settings).await,
         Command::Clients(cmd) => clients(cmd, settings).await,
-        Command::SigningKey(SigningKeyCommand::Rotate) => {
+        Command::SigningKey(SigningKeyCommand::Rotate(_)) => {
             let store = Store::open(&settings.database_url).await?;
             let ring = KeyRing::load(&settings.master_key, &store).await?;
             let vault = Vault::new(ring, settings.master_key.clone());
@@ -177,7 +215,7 @@ async fn vault(cmd: VaultCommand, settings: Settings) -> Result<(), CliError> {
             println!("{}", &*MasterKey::generate().to_base64());
             Ok(())
         }
-        VaultCommand::Status => {
+        VaultCommand::Status(_) => {
             let store = Store::open(&settings.database_url).await?;
             let ring = KeyRing::load(&settings.master_key, &store).await?;
             println!("master key ring (active first): {}", ring.ids().join(", "));
@@ -186,7 +224,7 @@ async fn vault(cmd: VaultCommand, settings: Settings) -> Result<(), CliError> {
             }
             Ok(())
         }
-        VaultCommand::Rotate => {
+        VaultCommand::Rotate(_) => {
             let store = Store::open(&settings.database_url).await?;
             let report = rotate::rotate(&settings.master_key, &store).await?;
             if report.added_key {
@@ -221,6 +259,7 @@ async fn clients(cmd: ClientsCommand, settings: Settings) -> Result<(), CliError
             redirect_uris,
             confidential,
             logo_url,
+            common: _,
         } => {
             let new = NewClient {
                 name,
@@ -237,7 +276,7 @@ async fn clients(cmd: ClientsCommand, settings: Settings) -> Result<(), CliError
             }
             Ok(())
         }
-        ClientsCommand::List => {
+        ClientsCommand::List(_) => {
             let clients = store
                 .clients(&[ClientKind::Registered, ClientKind::Dynamic])
                 .await?;
@@ -260,7 +299,7 @@ async fn clients(cmd: ClientsCommand, settings: Settings) -> Result<(), CliError
             }
             Ok(())
         }
-        ClientsCommand::Remove { client_id } => {
+        ClientsCommand::Remove { client_id, .. } => {
             if store.delete_client(&client_id).await? {
                 // Running instances drop cached tokens (at once on PostgreSQL; on SQLite
                 // within the proxy cache's lifetime).
