@@ -2,7 +2,6 @@
 //! do in plain words, and the limits the person sets. Approving needs the passkey again
 //! (step-up) and creates or updates the app's one grant; denying answers `access_denied`.
 
-pub mod limits;
 pub mod pending;
 
 use axum::Router;
@@ -29,9 +28,9 @@ use crate::web::csrf::CsrfForm;
 use crate::web::error::PageError;
 use crate::web::form::FormFields;
 use crate::web::headers::Csp;
+use crate::web::limits_form::LimitsForm;
 use crate::web::session::Session;
 use crate::web::templates::Page;
-use limits::LimitsForm;
 use pending::{Pending, RequestQuery};
 
 /// How long an authorization code lives (RFC 9700 asks for a short lifetime).

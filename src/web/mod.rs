@@ -7,6 +7,7 @@ pub mod csrf;
 pub mod error;
 pub mod form;
 pub mod headers;
+pub mod limits_form;
 pub mod session;
 pub mod templates;
 
