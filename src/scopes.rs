@@ -1,9 +1,13 @@
 //! The scope table: each scope's name, the plain words the consent screen shows, and the `/v1`
-//! endpoints it opens. `docs/scopes.md` is generated from the same table (see the test that
-//! keeps them equal); an endpoint no scope covers is refused with 403. [`ScopeSet`] compares
-//! what was asked with what was granted.
+//! endpoint families ([`crate::endpoints`]) it opens. `docs/scopes.md` is generated from the
+//! same table (see the test that keeps them equal); an endpoint no scope covers is refused
+//! with 403. [`ScopeSet`] compares what was asked with what was granted.
 
 use std::collections::BTreeSet;
+
+use axum::http::Method;
+
+use crate::endpoints::{self as e, Family, Traits};
 
 /// One OAuth scope.
 #[derive(Debug)]
@@ -13,8 +17,8 @@ pub struct Scope {
     pub title: &'static str,
     /// What the app may do, in plain words, for the consent screen.
     pub description: &'static str,
-    /// `/v1/...` path prefixes (segment-wise) this scope opens; empty for identity scopes.
-    pub endpoints: &'static [&'static str],
+    /// The `/v1` endpoint families this scope opens; empty for identity scopes.
+    pub endpoints: &'static [Family],
     /// Whether requests under this scope spend money (shown as a warning on consent).
     pub spends: bool,
 }
@@ -25,56 +29,56 @@ pub const SCOPES: &[Scope] = &[
         name: "openai.chat",
         title: "Generate text",
         description: "Send prompts and get answers with your OpenAI key (chat completions, the Responses API, completions).",
-        endpoints: &["chat/completions", "responses", "completions"],
+        endpoints: &[e::CHAT_COMPLETIONS, e::RESPONSES, e::COMPLETIONS],
         spends: true,
     },
     Scope {
         name: "openai.embeddings",
         title: "Create embeddings",
         description: "Turn text into embeddings with your key.",
-        endpoints: &["embeddings"],
+        endpoints: &[e::EMBEDDINGS],
         spends: true,
     },
     Scope {
         name: "openai.images",
         title: "Create images",
         description: "Generate and edit images with your key.",
-        endpoints: &["images"],
+        endpoints: &[e::IMAGES],
         spends: true,
     },
     Scope {
         name: "openai.audio",
         title: "Speech and transcription",
         description: "Turn speech into text and text into speech with your key.",
-        endpoints: &["audio"],
+        endpoints: &[e::AUDIO],
         spends: true,
     },
     Scope {
         name: "openai.moderations",
         title: "Check content",
         description: "Run OpenAI's moderation checks on text and images.",
-        endpoints: &["moderations"],
+        endpoints: &[e::MODERATIONS],
         spends: false,
     },
     Scope {
         name: "openai.models",
         title: "See available models",
         description: "List the models the app may use.",
-        endpoints: &["models"],
+        endpoints: &[e::MODELS],
         spends: false,
     },
     Scope {
         name: "openai.files",
         title: "Upload and read files",
         description: "Upload files to your OpenAI account and read the files there. Files are shared by every app with this scope.",
-        endpoints: &["files", "uploads"],
+        endpoints: &[e::FILES, e::UPLOADS],
         spends: false,
     },
     Scope {
         name: "openai.batches",
         title: "Run batch jobs",
         description: "Start and follow batch jobs on your account.",
-        endpoints: &["batches"],
+        endpoints: &[e::BATCHES],
         spends: true,
     },
     Scope {
@@ -98,24 +102,26 @@ pub fn find(name: &str) -> Option<&'static Scope> {
     SCOPES.iter().find(|s| s.name == name)
 }
 
-/// The scope that opens a `/v1` path (given without the `/v1/` prefix), if any.
-pub fn required_for(path: &str) -> Option<&'static Scope> {
-    endpoint_for(path).map(|(scope, _)| scope)
+/// What a `/v1` request is: the scope that opens it, the endpoint family it falls in, and what
+/// the proxy must know about it.
+#[derive(Clone, Copy, Debug)]
+pub struct Endpoint {
+    pub scope: &'static Scope,
+    pub family: &'static Family,
+    pub traits: Traits,
 }
 
-/// The table's endpoint a `/v1` path falls under (the path itself or a prefix of it ending
-/// at a `/`), with the scope that opens it.
-pub fn endpoint_for(path: &str) -> Option<(&'static Scope, &'static str)> {
-    SCOPES.iter().find_map(|s| {
-        s.endpoints
-            .iter()
-            .find(|prefix| {
-                path == **prefix
-                    || path
-                        .strip_prefix(**prefix)
-                        .is_some_and(|rest| rest.starts_with('/'))
-            })
-            .map(|prefix| (s, *prefix))
+/// Classifies a `method` request to `path` (below `/v1/`, without the prefix): the one lookup
+/// that decides a request's scope, its metrics route and how the proxy treats it. `None` when
+/// no scope opens the path.
+pub fn endpoint(method: &Method, path: &str) -> Option<Endpoint> {
+    SCOPES.iter().find_map(|scope| {
+        let family = scope.endpoints.iter().find(|f| f.contains(path))?;
+        Some(Endpoint {
+            scope,
+            family,
+            traits: family.traits(method, path),
+        })
     })
 }
 
@@ -159,7 +165,7 @@ pub fn markdown_table() -> String {
         } else {
             s.endpoints
                 .iter()
-                .map(|e| format!("`{e}`"))
+                .map(|e| format!("`{}`", e.prefix))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
@@ -174,6 +180,11 @@ pub fn markdown_table() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The scope that opens `path` (the same for every method).
+    fn required_for(path: &str) -> Option<&'static Scope> {
+        endpoint(&Method::GET, path).map(|e| e.scope)
+    }
 
     #[test]
     fn paths_map_to_scopes_segment_wise() {
@@ -199,6 +210,15 @@ mod tests {
         assert!(required_for("fine_tuning/jobs").is_none());
         assert!(required_for("organization/admin_api_keys").is_none());
         assert!(required_for("").is_none());
+    }
+
+    #[test]
+    fn one_lookup_gives_scope_family_and_traits() {
+        let e = endpoint(&Method::POST, "images/edits").unwrap();
+        assert_eq!((e.scope.name, e.family.prefix), ("openai.images", "images"));
+        assert_eq!(e.traits.model, crate::endpoints::ModelSource::Form);
+        let e = endpoint(&Method::GET, "models/gpt-4o").unwrap();
+        assert_eq!(e.family.prefix, "models");
     }
 
     #[test]

@@ -8,8 +8,8 @@ use axum::response::Response;
 use serde::Serialize;
 
 use super::AccountForm;
-use crate::consent::limits::{LimitWords, LimitsForm, LimitsView, format_usd};
 use crate::invalidation::Invalidation;
+use crate::money::Money;
 use crate::oauth::app_view::AppView;
 use crate::scopes;
 use crate::state::AppState;
@@ -21,6 +21,7 @@ use crate::store::usage::UsageMonth;
 use crate::store::users::User;
 use crate::web::done::Done;
 use crate::web::error::PageError;
+use crate::web::limits_form::{LimitWords, LimitsForm, LimitsView};
 
 /// Every app of a person: those that may still use the key, and those revoked or expired.
 #[derive(Debug, Serialize)]
@@ -90,7 +91,7 @@ pub struct Meter {
 }
 
 impl UsageView {
-    fn new(month: Option<&UsageMonth>, budget_microusd: Option<i64>) -> UsageView {
+    fn new(month: Option<&UsageMonth>, budget: Option<Money>) -> UsageView {
         let zero = UsageMonth::default();
         let m = month.unwrap_or(&zero);
         let spent = m.spent_microusd.max(0);
@@ -99,20 +100,24 @@ impl UsageView {
             input_tokens: m.input_tokens,
             cached_tokens: m.cached_tokens,
             output_tokens: m.output_tokens,
-            spent: spend_words(spent),
-            held: (m.reserved_microusd > 0).then(|| spend_words(m.reserved_microusd)),
+            spent: spend_words(Money::from_micros(spent)),
+            held: (m.reserved_microusd > 0)
+                .then(|| spend_words(Money::from_micros(m.reserved_microusd))),
             unpriced_requests: m.unpriced_requests,
-            budget: budget_microusd.map(|max| Meter {
-                amount: format_usd(max),
-                max,
-                value: spent.min(max),
-                low: max / 4 * 3,
-                high: max / 10 * 9,
-                percent: if max > 0 {
-                    (spent.saturating_mul(100) / max).min(999)
-                } else {
-                    100
-                },
+            budget: budget.map(|budget| {
+                let max = budget.micros();
+                Meter {
+                    amount: budget.decimal(),
+                    max,
+                    value: spent.min(max),
+                    low: max / 4 * 3,
+                    high: max / 10 * 9,
+                    percent: if max > 0 {
+                        (spent.saturating_mul(100) / max).min(999)
+                    } else {
+                        100
+                    },
+                }
             }),
         }
     }
@@ -120,14 +125,11 @@ impl UsageView {
 
 /// An amount spent, to the cent: "$4.24", "$0.00", or "under $0.01" for a few requests to a
 /// cheap model (the exact micro-dollars are noise to a person).
-fn spend_words(microusd: i64) -> String {
-    match microusd {
-        0 => "$0.00".to_owned(),
-        1..5_000 => "under $0.01".to_owned(),
-        _ => {
-            let cents = (microusd + 5_000) / 10_000;
-            format!("${}.{:02}", cents / 100, cents % 100)
-        }
+fn spend_words(spent: Money) -> String {
+    if Money::ZERO < spent && spent.rounded_to_cent() == Money::ZERO {
+        "under $0.01".to_owned()
+    } else {
+        spent.rounded_to_cent().to_string()
     }
 }
 
@@ -199,7 +201,7 @@ pub async fn load(state: &AppState, user_id: &str, at: i64) -> Result<Apps, Stor
                 .revoked_at
                 .or(grant.limits.expires_at.filter(|_| !live)),
             revoked: grant.revoked_at.is_some(),
-            usage: UsageView::new(usage.get(&grant.id), grant.limits.budget_microusd),
+            usage: UsageView::new(usage.get(&grant.id), grant.limits.budget()),
         };
         if live {
             active.push(card);
@@ -288,7 +290,7 @@ mod tests {
             unpriced_requests: 1,
             ..UsageMonth::default()
         };
-        let u = UsageView::new(Some(&month), Some(10_000_000));
+        let u = UsageView::new(Some(&month), Some(Money::from_dollars(10)));
         assert_eq!(u.spent, "$2.50");
         assert_eq!(u.held.as_deref(), Some("$0.01"));
         let meter = u.budget.unwrap();
@@ -299,15 +301,15 @@ mod tests {
             spent_microusd: 12_000_000,
             ..UsageMonth::default()
         };
-        let meter = UsageView::new(Some(&over), Some(10_000_000))
+        let meter = UsageView::new(Some(&over), Some(Money::from_dollars(10)))
             .budget
             .unwrap();
         assert_eq!((meter.value, meter.percent), (10_000_000, 120));
         assert!(UsageView::new(None, None).budget.is_none());
         assert_eq!(month_label(1_796_083_199), "November 2026");
-        assert_eq!(spend_words(0), "$0.00");
-        assert_eq!(spend_words(12), "under $0.01");
-        assert_eq!(spend_words(4_240_470), "$4.24");
-        assert_eq!(spend_words(4_995_000), "$5.00");
+        assert_eq!(spend_words(Money::from_micros(0)), "$0.00");
+        assert_eq!(spend_words(Money::from_micros(12)), "under $0.01");
+        assert_eq!(spend_words(Money::from_micros(4_240_470)), "$4.24");
+        assert_eq!(spend_words(Money::from_micros(4_995_000)), "$5.00");
     }
 }

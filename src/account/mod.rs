@@ -9,9 +9,9 @@
 
 pub mod activity;
 pub mod apps;
+pub mod change_limits;
 pub mod delete;
 pub mod key;
-pub mod limits;
 pub mod passkeys;
 
 use axum::Router;
@@ -38,7 +38,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/account", get(page))
         .route("/account/apps/{grant_id}/revoke", post(apps::revoke))
-        .route("/account/apps/{grant_id}/limits", post(limits::update))
+        .route(
+            "/account/apps/{grant_id}/limits",
+            post(change_limits::update),
+        )
         .route("/account/key", post(key::replace))
         .route(
             "/account/passkeys/{passkey_id}/rename",

@@ -2,8 +2,6 @@
 //! do in plain words, and the limits the person sets. Approving needs the passkey again
 //! (step-up) and creates or updates the app's one grant; denying answers `access_denied`.
 
-pub mod limits;
-
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -28,9 +26,9 @@ use crate::web::csrf::CsrfForm;
 use crate::web::error::PageError;
 use crate::web::form::FormFields;
 use crate::web::headers::Csp;
+use crate::web::limits_form::LimitsForm;
 use crate::web::session::Session;
 use crate::web::templates::Page;
-use limits::LimitsForm;
 
 /// `/consent` (page and approval) and `/consent/deny`.
 pub fn routes() -> Router<AppState> {

@@ -1,13 +1,14 @@
-//! Metering: what each request consumed (read from the upstream's `usage`), what it cost, and
-//! the calendar month it counts against.
+//! Metering: what each request consumed (read from the upstream's `usage`, see [`usage`]), what
+//! it cost ([`prices`]), the calendar month it counts against, the budget reserved before it
+//! runs ([`budget`], from an [`estimate`]), and the writer that records settled usage
+//! ([`settler`], with the [`leases`] of reservations in flight). The proxy's settle phase
+//! ([`crate::proxy::settle`]) puts these together for each request.
 
 pub mod budget;
 pub mod estimate;
-pub mod json_scan;
 pub mod leases;
-pub mod meter;
 pub mod prices;
-pub mod settle;
+pub mod settler;
 pub mod usage;
 
 /// The UTC calendar month (`YYYY-MM`) a Unix time falls in; budgets reset when it changes.

@@ -7,16 +7,16 @@ use axum::http::{HeaderMap, header};
 
 use super::cache::CachedToken;
 use super::errors::ProxyError;
-use crate::clock::now;
 use crate::oauth::token_state::{self, TokenFacts, TokenState};
 use crate::state::AppState;
 use crate::store::tokens::StoredTokenKind;
 use crate::token_format::{self, TokenKind};
 
-/// Finds the live grant behind the request's access token.
+/// Finds the grant behind the request's access token, live at `at` (Unix seconds).
 pub async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
+    at: i64,
 ) -> Result<Arc<CachedToken>, ProxyError> {
     let presented = bearer(headers).ok_or(ProxyError::MissingToken)?;
     let hash = token_format::parse(TokenKind::Access, presented).ok_or(ProxyError::InvalidToken)?;
@@ -34,30 +34,21 @@ pub async fn authenticate(
             fresh
         }
     };
-    check(&found, now())?;
+    check(&found, at)?;
     Ok(found)
 }
 
 /// Reads a token, its grant and the owner's sealed key from the store.
 async fn lookup(state: &AppState, hash: &str) -> Result<CachedToken, ProxyError> {
-    let store_down = |e: crate::store::StoreError| {
-        tracing::warn!(error = %e, "token lookup failed");
-        ProxyError::StoreUnavailable
-    };
     let (token, grant) = state
         .store
         .token_with_grant(hash)
-        .await
-        .map_err(store_down)?
+        .await?
         .ok_or(ProxyError::InvalidToken)?;
     if token.kind() != StoredTokenKind::Access {
         return Err(ProxyError::InvalidToken);
     }
-    let vault = state
-        .store
-        .vault_entry(&grant.user_id)
-        .await
-        .map_err(store_down)?;
+    let vault = state.store.vault_entry(&grant.user_id).await?;
     Ok(CachedToken {
         token_expires_at: token.expires_at,
         token_revoked: token.revoked_at.is_some(),

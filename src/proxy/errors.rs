@@ -3,13 +3,21 @@
 //! `AuthenticationError`, 403 → `PermissionDeniedError`, 429 → `RateLimitError`, …).
 //!
 //! Messages are fixed sentences written here: none of them carries a token, a key, a store
-//! error or anything else a caller should not see. Details go to the log instead.
+//! error or anything else a caller should not see. Details go to the log instead, written by
+//! the `From` conversions below that turn other modules' errors into refusals.
 
 use std::time::Duration;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+
+use super::upstream_url::PathError;
+use crate::metering::budget::BudgetError;
+use crate::money::Money;
+use crate::rate_limit::RateLimited;
+use crate::store::StoreError;
+use crate::vault::VaultError;
 
 /// Why the proxy answered a request itself instead of forwarding it (or its answer).
 #[derive(Debug, thiserror::Error)]
@@ -57,8 +65,8 @@ pub enum ProxyError {
     /// The grant's monthly budget cannot cover this request's reservation.
     #[error("monthly budget exhausted")]
     BudgetExhausted {
-        budget_microusd: i64,
-        reserve_microusd: i64,
+        budget: Money,
+        reserve: Money,
         resets_at: i64,
         retry_after: Duration,
     },
@@ -204,16 +212,14 @@ impl ProxyError {
                 retry_after.as_secs().max(1)
             ),
             Self::BudgetExhausted {
-                budget_microusd,
-                reserve_microusd,
+                budget,
+                reserve,
                 resets_at,
                 ..
             } => format!(
-                "You exceeded your current quota: this request could cost up to {}, more than is \
-                 left of the monthly budget of {} that the person who approved this app set. \
-                 The budget resets at {} (UTC); a smaller max_tokens may still fit.",
-                usd(*reserve_microusd),
-                usd(*budget_microusd),
+                "You exceeded your current quota: this request could cost up to {reserve}, more \
+                 than is left of the monthly budget of {budget} that the person who approved \
+                 this app set. The budget resets at {} (UTC); a smaller max_tokens may still fit.",
                 rfc3339(*resets_at)
             ),
             Self::UpstreamUnreachable => {
@@ -271,10 +277,53 @@ impl IntoResponse for ProxyError {
     }
 }
 
-/// `$1.25` from micro-USD.
-/// Dollars exactly as the dashboard writes them, so a sub-cent reservation never reads "$0.00".
-fn usd(microusd: i64) -> String {
-    format!("${}", crate::consent::limits::format_usd(microusd))
+impl From<RateLimited> for ProxyError {
+    fn from(RateLimited { rpm, retry_after }: RateLimited) -> Self {
+        Self::RateLimited { rpm, retry_after }
+    }
+}
+
+impl From<BudgetError> for ProxyError {
+    fn from(e: BudgetError) -> Self {
+        match e {
+            BudgetError::Exhausted {
+                budget,
+                wanted,
+                resets_at,
+                retry_after,
+            } => Self::BudgetExhausted {
+                budget,
+                reserve: wanted,
+                resets_at,
+                retry_after,
+            },
+            BudgetError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// A path that cannot be forwarded safely.
+impl From<PathError> for ProxyError {
+    fn from(e: PathError) -> Self {
+        tracing::debug!(reason = %e, "path refused");
+        Self::NotFound
+    }
+}
+
+/// The store did not answer a token lookup or a budget reservation.
+impl From<StoreError> for ProxyError {
+    fn from(e: StoreError) -> Self {
+        tracing::warn!(error = %e, "store unavailable");
+        Self::StoreUnavailable
+    }
+}
+
+/// The sealed provider key could not be opened.
+impl From<VaultError> for ProxyError {
+    fn from(e: VaultError) -> Self {
+        tracing::error!(error = %e, "cannot open the provider key");
+        Self::KeyUnavailable
+    }
 }
 
 fn rfc3339(unix: i64) -> String {
@@ -294,8 +343,8 @@ mod tests {
     #[test]
     fn budget_errors_name_the_reset_and_retry_after_rounds_up() {
         let e = ProxyError::BudgetExhausted {
-            budget_microusd: 5_000_000,
-            reserve_microusd: 1_158,
+            budget: Money::from_micros(5_000_000),
+            reserve: Money::from_micros(1_158),
             resets_at: 1_796_083_200,
             retry_after: Duration::from_millis(1500),
         };
@@ -305,6 +354,11 @@ mod tests {
             e.message()
         );
         assert!(e.message().contains("$5.00"));
+        assert!(e.message().starts_with(
+            "You exceeded your current quota: this request could cost up to $0.001158, more \
+             than is left of the monthly budget of $5.00 that the person who approved this app \
+             set. The budget resets at 2026-12-01T00:00:00Z (UTC);"
+        ));
         // A reservation under a cent is written exactly, never as "$0.00".
         assert!(e.message().contains("$0.001158"), "{}", e.message());
         assert_eq!(e.retry_after(), Some(2));

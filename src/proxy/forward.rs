@@ -1,42 +1,91 @@
-//! Sending the request upstream with the shared client: request bodies stream (bounded by
-//! `body_limit`), and the wait for response headers is bounded by
-//! `upstream_first_byte_timeout`. Failures map to 502 / 504 / 413 and say whether the request
-//! reached the upstream (which decides what metering charges).
+//! Phase 2, forward: the admitted request goes upstream with the person's key and the
+//! filtered [`headers`](super::headers), through the shared client. Request bodies stream
+//! (bounded by `body_limit`), and the wait for response headers is bounded by
+//! `upstream_first_byte_timeout`. Failures map to 502 / 504 / 413; whether the request reached
+//! the upstream decides what it is charged (see [`super::settle`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use axum::body::Body;
 use axum::http::{HeaderMap, Method};
-use bytes::Bytes;
 use futures_util::StreamExt as _;
 
+use super::admit::Admitted;
 use super::errors::ProxyError;
+use super::headers;
+use super::relay::Plan;
+use super::request_body::Outgoing;
+use super::settle::Meter;
 use crate::state::AppState;
+use crate::vault::ProviderKey;
 
-/// The body to send upstream.
-pub enum Outgoing {
-    /// A body the proxy read (and maybe rewrote).
-    Read(Bytes),
-    /// The client's body, streamed through, cut off past `limit` bytes.
-    Stream { body: Body, limit: usize },
+/// The upstream's answer (headers received), and what relaying it needs.
+pub struct Forwarded {
+    pub response: reqwest::Response,
+    /// The request's meter, from now on charging what it used.
+    pub meter: Meter,
+    /// The person's key, for spotting echoes of it in error bodies.
+    pub key: ProviderKey,
+    pub plan: Plan,
 }
 
-/// A failed forward: the error for the client, and whether the upstream may have started work.
-pub struct Failed {
-    pub error: ProxyError,
-    pub reached_upstream: bool,
+/// A failed send: the error for the client, and whether the upstream may have started work.
+struct Failed {
+    error: ProxyError,
+    reached_upstream: bool,
+}
+
+/// Sends the admitted request; `route` is its metrics label.
+pub async fn forward(
+    state: &AppState,
+    route: &str,
+    admitted: Admitted,
+) -> Result<Forwarded, ProxyError> {
+    let Admitted {
+        method,
+        target,
+        headers,
+        body,
+        key,
+        plan,
+        ticket,
+    } = admitted;
+    let headers = headers::upstream_request(&headers, &key);
+    match send(state, method, target.url, headers, body).await {
+        Ok((response, latency)) => {
+            state.metrics.upstream_latency(route, latency);
+            tracing::Span::current().record("upstream_ms", latency.as_millis() as u64);
+            tracing::info!(
+                status = response.status().as_u16(),
+                upstream_ms = latency.as_millis() as u64,
+                "forwarded"
+            );
+            Ok(Forwarded {
+                response,
+                meter: ticket.sent(),
+                key,
+                plan,
+            })
+        }
+        Err(failed) => {
+            if failed.reached_upstream {
+                // Charged like a request cut off mid-answer; unsent, the ticket costs nothing.
+                drop(ticket.sent());
+            }
+            Err(failed.error)
+        }
+    }
 }
 
 /// Sends the request; returns the upstream's response (headers received) and its latency.
-pub async fn send(
+async fn send(
     state: &AppState,
     method: Method,
     url: url::Url,
     headers: HeaderMap,
     body: Outgoing,
-) -> Result<(reqwest::Response, std::time::Duration), Failed> {
+) -> Result<(reqwest::Response, Duration), Failed> {
     let over_limit = Arc::new(AtomicBool::new(false));
     let body = match body {
         Outgoing::Read(bytes) => reqwest::Body::from(bytes),

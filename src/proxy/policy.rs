@@ -1,85 +1,26 @@
-//! What an endpoint needs checked: the scope that opens it, where its `model` is, whether it
-//! reports token usage, and whether the grant's model allowlist lets the request through.
+//! The grant's say over a request: a granted scope must open its endpoint (classified once by
+//! [`crate::scopes::endpoint`]), a grant limited to some models cannot start a batch, and the
+//! grant's model allowlist must admit the request's model. `GET /v1/models` answers are
+//! filtered to that allowlist.
 
 use axum::http::Method;
 
 use super::errors::ProxyError;
-use crate::scopes::{self, Scope};
+use crate::scopes::{self, Endpoint};
 use crate::store::grants::Grant;
 
-/// Where an endpoint's request names its model.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ModelSource {
-    /// Nowhere (files, batches, listings…): the body streams through unread.
-    None,
-    /// A JSON body's `model` member.
-    Json,
-    /// A multipart form field `model` (uploads), or a JSON body's `model` for JSON requests.
-    Form,
-    /// The last path segment (`GET /v1/models/{id}`).
-    Path,
-}
-
-/// The proxy's view of one endpoint.
-#[derive(Clone, Copy, Debug)]
-pub struct Endpoint {
-    pub scope: &'static Scope,
-    pub model: ModelSource,
-    /// Streams answer with usage only when asked (`stream_options.include_usage`): chat
-    /// completions and legacy completions.
-    pub usage_on_request: bool,
-    /// Generates output tokens (for the budget estimate).
-    pub generates: bool,
-    /// `GET /v1/models`: the list is filtered to the grant's allowed models.
-    pub model_list: bool,
-}
-
-impl Endpoint {
-    /// Whether the endpoint runs a model, and so reports usage and counts against a budget.
-    pub fn metered(&self) -> bool {
-        matches!(self.model, ModelSource::Json | ModelSource::Form)
-    }
-}
-
-/// Classifies `path` (below `/v1/`, decoded) and checks that `grant` has a scope for it.
+/// Classifies `path` (below `/v1/`, decoded) and checks that `grant` may call it.
 pub fn endpoint(grant: &Grant, method: &Method, path: &str) -> Result<Endpoint, ProxyError> {
-    let scope = scopes::required_for(path).ok_or(ProxyError::ScopeNotGranted { scope: None })?;
-    if !grant.scopes.iter().any(|s| s == scope.name) {
-        return Err(ProxyError::ScopeNotGranted {
-            scope: Some(scope.name),
-        });
+    let endpoint =
+        scopes::endpoint(method, path).ok_or(ProxyError::ScopeNotGranted { scope: None })?;
+    let scope = endpoint.scope.name;
+    if !grant.scopes.iter().any(|s| s == scope) {
+        return Err(ProxyError::ScopeNotGranted { scope: Some(scope) });
     }
-    let post = method == Method::POST;
-    if post && path == "batches" && !grant.limits.models.is_empty() {
+    if endpoint.traits.models_in_file && !grant.limits.models.is_empty() {
         return Err(ProxyError::BatchNeedsAnyModel);
     }
-    let model = match path {
-        "chat/completions" | "completions" | "responses" | "embeddings" | "moderations"
-        | "images/generations" | "audio/speech"
-            if post =>
-        {
-            ModelSource::Json
-        }
-        "images/edits" | "images/variations" | "audio/transcriptions" | "audio/translations"
-            if post =>
-        {
-            ModelSource::Form
-        }
-        _ if method == Method::GET
-            && path.starts_with("models/")
-            && path.matches('/').count() == 1 =>
-        {
-            ModelSource::Path
-        }
-        _ => ModelSource::None,
-    };
-    Ok(Endpoint {
-        scope,
-        model,
-        usage_on_request: post && matches!(path, "chat/completions" | "completions"),
-        generates: post && matches!(path, "chat/completions" | "completions" | "responses"),
-        model_list: method == Method::GET && path == "models",
-    })
+    Ok(endpoint)
 }
 
 /// The grant's model allowlist (empty = any model) admits `model`.
@@ -108,6 +49,7 @@ pub fn filter_model_list(body: &[u8], allowed: &[String]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::endpoints::ModelSource;
     use crate::store::grants::Limits;
 
     fn grant(scopes: &[&str], models: &[&str]) -> Grant {
@@ -127,7 +69,7 @@ mod tests {
     fn scopes_gate_endpoints() {
         let g = grant(&["openai.chat"], &[]);
         let e = endpoint(&g, &Method::POST, "chat/completions").unwrap();
-        assert!(e.metered() && e.usage_on_request && e.generates);
+        assert!(e.traits.metered() && e.traits.usage_on_request && e.traits.generates);
         assert!(matches!(
             endpoint(&g, &Method::POST, "embeddings"),
             Err(ProxyError::ScopeNotGranted {
@@ -139,14 +81,23 @@ mod tests {
             Err(ProxyError::ScopeNotGranted { scope: None })
         ));
         let g = grant(&["openai.models", "openai.audio"], &[]);
-        assert!(endpoint(&g, &Method::GET, "models").unwrap().model_list);
+        assert!(
+            endpoint(&g, &Method::GET, "models")
+                .unwrap()
+                .traits
+                .model_list
+        );
         assert_eq!(
-            endpoint(&g, &Method::GET, "models/gpt-4o").unwrap().model,
+            endpoint(&g, &Method::GET, "models/gpt-4o")
+                .unwrap()
+                .traits
+                .model,
             ModelSource::Path
         );
         assert_eq!(
             endpoint(&g, &Method::POST, "audio/transcriptions")
                 .unwrap()
+                .traits
                 .model,
             ModelSource::Form
         );

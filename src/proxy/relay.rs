@@ -1,7 +1,9 @@
-//! The upstream's response on its way to the client: status and filtered headers at once,
-//! then the body as it arrives — chunk by chunk for JSON and other bodies, event by event for
-//! SSE — with the meter reading usage on the side. Only small bodies the proxy must change are
-//! read whole: error bodies (checked for key echoes) and the filtered model list.
+//! Phase 3, relay: the upstream's response on its way to the client — status and filtered
+//! headers at once, then the body as it arrives, chunk by chunk for JSON and other bodies,
+//! event by event for SSE ([`sse`]) — with the usage it reports read on the side
+//! ([`crate::metering::usage`]) and handed to the request's [`Meter`]. Only small bodies the
+//! proxy must change are read whole: error bodies (checked for key echoes, [`scrub`]) and the
+//! filtered model list.
 
 use std::io;
 
@@ -13,37 +15,36 @@ use futures_util::StreamExt as _;
 use futures_util::stream::BoxStream;
 
 use super::errors::ProxyError;
+use super::forward::Forwarded;
+use super::settle::Meter;
 use super::{headers, policy, scrub, sse};
-use crate::metering::json_scan::UsageScanner;
-use crate::metering::meter::Meter;
 use crate::metering::prices::Tokens;
-use crate::metering::usage;
+use crate::metering::usage::json::JsonUsage;
 use crate::metrics::StreamGuard;
+use crate::state::AppState;
 
 /// The largest upstream error body read for scrubbing; larger ones are replaced.
 const MAX_ERROR_BODY: usize = 256 * 1024;
 /// The largest model list read for filtering.
 const MAX_MODEL_LIST: usize = 4 << 20;
 
-/// How the response is to be handled.
-pub struct Plan<'a> {
+/// How the response is to be handled, decided at admission.
+pub struct Plan {
     /// Take out the usage chunk the proxy asked for on the client's behalf.
     pub strip_usage: bool,
-    /// Filter `GET /v1/models` to these models (when non-empty).
-    pub allowed_models: Option<&'a [String]>,
-    /// The person's key, to look for echoes of it in error bodies.
-    pub key: &'a str,
-    /// Where the person can replace their key (named in rewritten 401s).
-    pub account_url: &'a str,
+    /// Filter `GET /v1/models` to the grant's allowed models (an empty list allows any).
+    pub allowed_models: Option<Vec<String>>,
 }
 
 /// Builds the client's response from the upstream's.
-pub async fn respond(
-    upstream: reqwest::Response,
-    plan: Plan<'_>,
-    mut meter: Meter,
-    guard: StreamGuard,
-) -> Result<Response, ProxyError> {
+pub async fn relay(state: &AppState, forwarded: Forwarded) -> Result<Response, ProxyError> {
+    let Forwarded {
+        response: upstream,
+        mut meter,
+        key,
+        plan,
+    } = forwarded;
+    let guard = state.metrics.stream_started();
     let status = upstream.status();
     let upstream_headers = upstream.headers().clone();
     let content_type = upstream_headers
@@ -55,8 +56,12 @@ pub async fn respond(
     if status.is_client_error() || status.is_server_error() {
         let body = read_capped(upstream, MAX_ERROR_BODY).await;
         meter.complete(false);
+        let account_url = format!(
+            "{}/account",
+            state.settings.public_url.as_str().trim_end_matches('/')
+        );
         let body = match body {
-            Ok(Some(body)) => scrub::scrub(status.as_u16(), &body, plan.key, plan.account_url)
+            Ok(Some(body)) => scrub::scrub(status.as_u16(), &body, key.expose(), &account_url)
                 .map(Bytes::from)
                 .map_or((body, false), |b| (b, true)),
             // Too large to check: say what happened instead of passing it unchecked.
@@ -72,7 +77,7 @@ pub async fn respond(
             .map_err(|()| ProxyError::UpstreamUnreachable)?
             .unwrap_or_default();
         meter.complete(true);
-        return Ok(match policy::filter_model_list(&body, allowed) {
+        return Ok(match policy::filter_model_list(&body, &allowed) {
             Some(filtered) => whole(status, &upstream_headers, filtered.into(), true),
             None => whole(status, &upstream_headers, body, false),
         });
@@ -81,7 +86,7 @@ pub async fn respond(
     let transform = if content_type.starts_with("text/event-stream") {
         Transform::Sse(sse::SseRelay::new(plan.strip_usage))
     } else if content_type.contains("json") {
-        Transform::Json(UsageScanner::default())
+        Transform::Json(JsonUsage::default())
     } else {
         Transform::Pass
     };
@@ -139,35 +144,32 @@ async fn read_capped(upstream: reqwest::Response, cap: usize) -> Result<Option<B
     Ok(Some(buf.freeze()))
 }
 
-/// What happens to the bytes on the way.
+/// What happens to the bytes on the way, and where their usage is read.
 enum Transform {
     Pass,
-    Json(UsageScanner),
+    Json(JsonUsage),
     Sse(sse::SseRelay),
 }
 
 impl Transform {
-    fn feed(&mut self, chunk: Bytes, usage: &mut Option<Tokens>) -> Bytes {
+    /// Takes an upstream chunk: the bytes to pass on now, and the usage they completed.
+    fn feed(&mut self, chunk: Bytes) -> (Bytes, Option<Tokens>) {
         match self {
-            Self::Pass => chunk,
-            Self::Json(scanner) => {
-                scanner.feed(&chunk);
-                chunk
+            Self::Pass => (chunk, None),
+            Self::Json(usage) => {
+                usage.feed(&chunk);
+                (chunk, None)
             }
-            Self::Sse(relay) => relay.feed(&chunk, usage),
+            Self::Sse(relay) => relay.feed(&chunk),
         }
     }
 
-    fn finish(&mut self, usage: &mut Option<Tokens>) -> Bytes {
+    /// The upstream body ended (or broke off): the bytes still held, and the usage read.
+    fn finish(&mut self) -> (Bytes, Option<Tokens>) {
         match self {
-            Self::Pass => Bytes::new(),
-            Self::Json(scanner) => {
-                if let Some(tokens) = scanner.usage().and_then(usage::parse) {
-                    *usage = Some(tokens);
-                }
-                Bytes::new()
-            }
-            Self::Sse(relay) => relay.finish(usage),
+            Self::Pass => (Bytes::new(), None),
+            Self::Json(usage) => (Bytes::new(), usage.tokens()),
+            Self::Sse(relay) => relay.finish(),
         }
     }
 }
@@ -178,7 +180,6 @@ struct Relay {
     upstream: BoxStream<'static, reqwest::Result<Bytes>>,
     transform: Transform,
     meter: Meter,
-    usage: Option<Tokens>,
     /// Body bytes still expected when the upstream declared a length. hyper stops polling a
     /// body once it has sent that many bytes, so the end is recognised here, not only by the
     /// stream's end.
@@ -188,16 +189,29 @@ struct Relay {
 }
 
 impl Relay {
-    fn note_usage(&mut self) {
-        if let Some(tokens) = self.usage.take() {
+    /// Passes a chunk through the transform, telling the meter any usage it completed.
+    fn feed(&mut self, chunk: Bytes) -> Bytes {
+        let (out, usage) = self.transform.feed(chunk);
+        self.observe(usage);
+        out
+    }
+
+    /// The upstream body stopped: the bytes still held, with their usage told to the meter.
+    fn finish(&mut self) -> Bytes {
+        let (rest, usage) = self.transform.finish();
+        self.observe(usage);
+        rest
+    }
+
+    fn observe(&mut self, usage: Option<Tokens>) {
+        if let Some(tokens) = usage {
             self.meter.observe(tokens);
         }
     }
 
     /// The upstream body ended: last bytes out, usage read, the meter told.
     fn conclude(&mut self) -> Bytes {
-        let rest = self.transform.finish(&mut self.usage);
-        self.note_usage();
+        let rest = self.finish();
         self.meter.complete(true);
         self.done = true;
         rest
@@ -208,8 +222,7 @@ impl Drop for Relay {
     fn drop(&mut self) {
         if !self.done {
             // Cut off: whatever usage was seen still counts (the meter charges the rest).
-            let _ = self.transform.finish(&mut self.usage);
-            self.note_usage();
+            let _ = self.finish();
         }
     }
 }
@@ -225,7 +238,6 @@ fn relay_body(
         upstream: upstream.bytes_stream().boxed(),
         transform,
         meter,
-        usage: None,
         done: false,
         _guard: guard,
     };
@@ -239,8 +251,7 @@ fn relay_body(
                     if let Some(remaining) = &mut r.remaining {
                         *remaining = remaining.saturating_sub(chunk.len() as u64);
                     }
-                    let mut out = r.transform.feed(chunk, &mut r.usage);
-                    r.note_usage();
+                    let mut out = r.feed(chunk);
                     if r.remaining == Some(0) {
                         let rest = r.conclude();
                         if !rest.is_empty() {
@@ -256,8 +267,7 @@ fn relay_body(
                 }
                 Some(Err(e)) => {
                     tracing::warn!(error = %e, "upstream body broke off; cutting the response");
-                    let _ = r.transform.finish(&mut r.usage);
-                    r.note_usage();
+                    let _ = r.finish();
                     r.done = true;
                     return Some((Err(io::Error::other("upstream body broke off")), r));
                 }

@@ -6,6 +6,7 @@
 //! written anew; every other member's JSON text is copied as it came.
 
 use axum::body::Body;
+use axum::http::{HeaderMap, header};
 use bytes::Bytes;
 use futures_util::StreamExt as _;
 use serde::Deserialize;
@@ -14,9 +15,112 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::errors::ProxyError;
+use crate::endpoints::{ModelSource, Traits};
+use crate::metering::estimate::RequestShape;
+
+/// The body to send upstream.
+pub enum Outgoing {
+    /// A body the proxy read (and maybe rewrote).
+    Read(Bytes),
+    /// The client's body, streamed through, cut off past `limit` bytes.
+    Stream { body: Body, limit: usize },
+}
+
+/// What the request body told the proxy, and the body to send on.
+pub struct ReadBody {
+    pub outgoing: Outgoing,
+    /// The JSON members the proxy looks at (JSON bodies only).
+    pub fields: Option<Fields>,
+    /// The model the request names, wherever the endpoint names it.
+    pub model: Option<String>,
+    /// The body's size in bytes (as declared, for bodies streamed through).
+    pub size: usize,
+}
+
+impl ReadBody {
+    /// Reads the body where the endpoint's model (`model`) must be known; streams it through
+    /// otherwise. `path` is the decoded path below `/v1/`; `limit` is `body_limit`.
+    pub async fn read(
+        headers: &HeaderMap,
+        body: Body,
+        model: ModelSource,
+        path: &str,
+        limit: usize,
+    ) -> Result<ReadBody, ProxyError> {
+        let declared = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > limit) {
+            return Err(ProxyError::BodyTooLarge { limit });
+        }
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let json = content_type.is_empty() || content_type.contains("json");
+        match model {
+            ModelSource::None | ModelSource::Path => Ok(ReadBody {
+                outgoing: Outgoing::Stream { body, limit },
+                fields: None,
+                model: (model == ModelSource::Path)
+                    .then(|| path.rsplit('/').next().unwrap_or_default().to_owned()),
+                size: declared.unwrap_or(0),
+            }),
+            ModelSource::Json | ModelSource::Form if json => {
+                let bytes = read_whole(body, limit).await?;
+                let fields = Fields::parse(&bytes)?;
+                Ok(ReadBody {
+                    model: fields.model().map(str::to_owned),
+                    size: bytes.len(),
+                    fields: Some(fields),
+                    outgoing: Outgoing::Read(bytes),
+                })
+            }
+            ModelSource::Json => Err(ProxyError::InvalidJson),
+            ModelSource::Form => {
+                let bytes = read_whole(body, limit).await?;
+                let model = form_model(&content_type, bytes.clone()).await?;
+                Ok(ReadBody {
+                    model,
+                    size: bytes.len(),
+                    fields: None,
+                    outgoing: Outgoing::Read(bytes),
+                })
+            }
+        }
+    }
+
+    /// Asks for usage in a stream whose client did not (on endpoints that report it only
+    /// when asked), so the stream can be metered. Returns whether it did: the relay then takes
+    /// out again what the client did not ask for.
+    pub fn ask_for_usage(&mut self, traits: &Traits) -> Result<bool, ProxyError> {
+        let asks = traits.usage_on_request
+            && self
+                .fields
+                .as_ref()
+                .is_some_and(|f| f.stream() && !f.include_usage());
+        if asks && let Outgoing::Read(bytes) = &self.outgoing {
+            self.outgoing = Outgoing::Read(with_include_usage(bytes)?.into());
+        }
+        Ok(asks)
+    }
+
+    /// The request facts the budget estimate is made from.
+    pub fn shape(&self, traits: &Traits) -> RequestShape<'_> {
+        RequestShape {
+            model: self.model.as_deref(),
+            body_bytes: self.size,
+            max_output_tokens: self.fields.as_ref().and_then(Fields::max_output_tokens),
+            choices: self.fields.as_ref().map_or(1, Fields::choices),
+            generates: traits.generates,
+        }
+    }
+}
 
 /// Reads a whole body, refusing more than `limit` bytes.
-pub async fn read(body: Body, limit: usize) -> Result<Bytes, ProxyError> {
+async fn read_whole(body: Body, limit: usize) -> Result<Bytes, ProxyError> {
     let mut stream = body.into_data_stream();
     let mut buf = bytes::BytesMut::new();
     while let Some(chunk) = stream.next().await {
@@ -113,7 +217,7 @@ impl<'de> Deserialize<'de> for Members<'de> {
 
 /// The body with `stream_options.include_usage` set to true (other `stream_options` members
 /// kept), everything else copied verbatim.
-pub fn with_include_usage(body: &[u8]) -> Result<Vec<u8>, ProxyError> {
+fn with_include_usage(body: &[u8]) -> Result<Vec<u8>, ProxyError> {
     let text = std::str::from_utf8(body).map_err(|_| ProxyError::InvalidJson)?;
     let members: Members<'_> = serde_json::from_str(text).map_err(|_| ProxyError::InvalidJson)?;
     let mut options = serde_json::Map::new();
@@ -144,7 +248,7 @@ pub fn with_include_usage(body: &[u8]) -> Result<Vec<u8>, ProxyError> {
 }
 
 /// The `model` field of a multipart form body.
-pub async fn form_model(content_type: &str, body: Bytes) -> Result<Option<String>, ProxyError> {
+async fn form_model(content_type: &str, body: Bytes) -> Result<Option<String>, ProxyError> {
     let boundary =
         multer::parse_boundary(content_type).map_err(|_| ProxyError::InvalidMultipart)?;
     let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(body) });

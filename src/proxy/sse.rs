@@ -1,38 +1,18 @@
 //! Server-sent events on their way from the upstream to the client.
 //!
-//! Events are passed on as soon as they are complete, byte for byte. Each one is looked at for
-//! `usage` (chat and completions usage chunks, the Responses API's `response.completed`). When
-//! the proxy itself asked for usage (`stream_options.include_usage`) on behalf of metering, it
-//! takes out what that option adds, textually and without re-serialising: the final chunk with
-//! `"choices":[]` and the usage, and the `"usage":null` member on every other chunk.
+//! Events are passed on as soon as they are complete, byte for byte, and each complete event is
+//! handed to [`crate::metering::usage::sse`] to read its usage. When the proxy itself asked for
+//! usage (`stream_options.include_usage`) on behalf of metering, it takes out what that option
+//! adds, textually and without re-serialising: the final chunk with `"choices":[]` and the
+//! usage, and the `"usage":null` member on every other chunk.
 
 use bytes::{Bytes, BytesMut};
-use serde::Deserialize;
-use serde::de::IgnoredAny;
-use serde_json::value::RawValue;
 
 use crate::metering::prices::Tokens;
-use crate::metering::usage;
+use crate::metering::usage::sse::read_event;
 
 /// A partial event longer than this is passed on as it is rather than held any longer.
 const MAX_PENDING: usize = 1 << 20;
-
-/// The fields of an event's JSON that matter here.
-#[derive(Deserialize)]
-struct Frame<'a> {
-    #[serde(borrow)]
-    usage: Option<&'a RawValue>,
-    choices: Option<Vec<IgnoredAny>>,
-    #[serde(borrow)]
-    response: Option<ResponseFrame<'a>>,
-}
-
-/// `response.completed` (and `.incomplete`, `.failed`) carry the usage inside `response`.
-#[derive(Deserialize)]
-struct ResponseFrame<'a> {
-    #[serde(borrow)]
-    usage: Option<&'a RawValue>,
-}
 
 /// The relay's state for one stream.
 pub struct SseRelay {
@@ -53,47 +33,45 @@ impl SseRelay {
     }
 
     /// Takes the next upstream chunk; returns the complete events to pass on now (possibly
-    /// none) and records any usage they report.
-    pub fn feed(&mut self, chunk: &[u8], usage: &mut Option<Tokens>) -> Bytes {
+    /// none) and the last usage they report.
+    pub fn feed(&mut self, chunk: &[u8]) -> (Bytes, Option<Tokens>) {
         self.pending.extend_from_slice(chunk);
         let mut out = BytesMut::new();
+        let mut usage = None;
         while let Some(end) = event_end(&self.pending, self.searched.saturating_sub(2)) {
             let event = self.pending.split_to(end).freeze();
             self.searched = 0;
-            self.relay_event(event, usage, &mut out);
+            usage = self.relay_event(event, &mut out).or(usage);
         }
         self.searched = self.pending.len();
         if self.pending.len() > MAX_PENDING {
             out.extend_from_slice(&self.pending.split());
             self.searched = 0;
         }
-        out.freeze()
+        (out.freeze(), usage)
     }
 
-    /// The upstream ended: whatever is left (an event without its blank line) goes on as is.
-    pub fn finish(&mut self, usage: &mut Option<Tokens>) -> Bytes {
+    /// The upstream ended: whatever is left (an event without its blank line) goes on as is,
+    /// with the usage it reports.
+    pub fn finish(&mut self) -> (Bytes, Option<Tokens>) {
         let rest = self.pending.split().freeze();
-        if let Some(tokens) = observe(&data_of(&rest)).0 {
-            *usage = Some(tokens);
-        }
-        rest
+        let usage = read_event(&rest).tokens;
+        (rest, usage)
     }
 
-    fn relay_event(&self, event: Bytes, usage: &mut Option<Tokens>, out: &mut BytesMut) {
-        let data = data_of(&event);
-        let (tokens, usage_only_chunk) = observe(&data);
-        if let Some(tokens) = tokens {
-            *usage = Some(tokens);
-        }
+    /// Passes one complete event on (or what is left of it); returns its usage.
+    fn relay_event(&self, event: Bytes, out: &mut BytesMut) -> Option<Tokens> {
+        let read = read_event(&event);
         if !self.strip_usage {
             out.extend_from_slice(&event);
-        } else if usage_only_chunk {
+        } else if read.usage_only {
             // The chunk the client did not ask for: dropped whole.
         } else if let Some(without) = remove_null_usage(&event) {
             out.extend_from_slice(&without);
         } else {
             out.extend_from_slice(&event);
         }
+        read.tokens
     }
 }
 
@@ -111,39 +89,6 @@ fn event_end(buf: &[u8], from: usize) -> Option<usize> {
         i += 1;
     }
     None
-}
-
-/// The event's data: its `data:` lines joined by newlines.
-fn data_of(event: &[u8]) -> Vec<u8> {
-    let mut data = Vec::new();
-    for line in event.split(|&b| b == b'\n') {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if let Some(value) = line.strip_prefix(b"data:") {
-            if !data.is_empty() {
-                data.push(b'\n');
-            }
-            data.extend_from_slice(value.strip_prefix(b" ").unwrap_or(value));
-        }
-    }
-    data
-}
-
-/// The usage an event's data reports, and whether it is a usage-only chat/completions chunk
-/// (`"choices":[]` with a usage).
-fn observe(data: &[u8]) -> (Option<Tokens>, bool) {
-    if !contains(data, b"\"usage\"") {
-        return (None, false);
-    }
-    let Ok(frame) = serde_json::from_slice::<Frame<'_>>(data) else {
-        return (None, false);
-    };
-    let top = frame.usage.and_then(|u| usage::parse(u.get().as_bytes()));
-    let nested = frame
-        .response
-        .and_then(|r| r.usage)
-        .and_then(|u| usage::parse(u.get().as_bytes()));
-    let usage_only = top.is_some() && frame.choices.is_some_and(|c| c.is_empty());
-    (top.or(nested), usage_only)
 }
 
 /// The event without its one `"usage":null` member (and the comma that joined it), or `None`
@@ -199,10 +144,6 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    find(haystack, needle).is_some()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,10 +158,13 @@ mod tests {
         let mut usage = None;
         let mut out = Vec::new();
         for chunk in stream.as_bytes().chunks(piece) {
-            out.extend_from_slice(&relay.feed(chunk, &mut usage));
+            let (bytes, seen) = relay.feed(chunk);
+            out.extend_from_slice(&bytes);
+            usage = seen.or(usage);
         }
-        out.extend_from_slice(&relay.finish(&mut usage));
-        (String::from_utf8(out).unwrap(), usage)
+        let (rest, seen) = relay.finish();
+        out.extend_from_slice(&rest);
+        (String::from_utf8(out).unwrap(), seen.or(usage))
     }
 
     #[test]

@@ -21,6 +21,14 @@ pub struct RateLimiter {
     shared: Option<redis::RedisGcra>,
 }
 
+/// A request refused by a grant's limit: the limit, and how long until a request fits again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("rate limit of {rpm} requests per minute reached")]
+pub struct RateLimited {
+    pub rpm: u32,
+    pub retry_after: Duration,
+}
+
 /// GCRA parameters for `rpm` requests per minute: (emission interval, burst tolerance).
 pub(crate) fn quota(rpm: u32) -> (Duration, Duration) {
     let interval = Duration::from_secs(60) / rpm.max(1);
@@ -46,12 +54,13 @@ impl RateLimiter {
     }
 
     /// Admits one request of `key` under a limit of `rpm` per minute, or says how long to wait.
-    pub async fn check(&self, key: &str, rpm: u32) -> Result<(), Duration> {
-        if let Some(shared) = &self.shared
-            && let Some(verdict) = shared.check(key, rpm).await
-        {
-            return verdict;
-        }
-        self.memory.check(key, rpm, std::time::Instant::now())
+    pub async fn check(&self, key: &str, rpm: u32) -> Result<(), RateLimited> {
+        let verdict = match &self.shared {
+            Some(shared) => shared.check(key, rpm).await,
+            None => None,
+        };
+        verdict
+            .unwrap_or_else(|| self.memory.check(key, rpm, std::time::Instant::now()))
+            .map_err(|retry_after| RateLimited { rpm, retry_after })
     }
 }

@@ -7,6 +7,7 @@ use diesel_async::RunQueryDsl;
 use super::schema::grants;
 use super::{Store, StoreError, with_conn};
 use crate::clock::now;
+use crate::money::Money;
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = grants)]
@@ -36,6 +37,13 @@ pub struct Limits {
     pub rpm: Option<u32>,
     /// When the grant ends (Unix seconds); `None` means until revoked.
     pub expires_at: Option<i64>,
+}
+
+impl Limits {
+    /// The monthly budget as an amount (the column holds micro-USD).
+    pub fn budget(&self) -> Option<Money> {
+        self.budget_microusd.map(Money::from_micros)
+    }
 }
 
 /// One app's permission to use one person's key.

@@ -9,6 +9,7 @@ pub mod done;
 pub mod error;
 pub mod form;
 pub mod headers;
+pub mod limits_form;
 pub mod session;
 pub mod templates;
 

@@ -1,9 +1,11 @@
-//! The limits a person sets on an app at consent, and changes later on the dashboard: monthly
-//! budget, requests per minute, allowed models and lifetime. Parsed from the form both pages
-//! share, shown back in it, and put in words.
+//! The limits form: the monthly budget, requests per minute, allowed models and lifetime a
+//! person sets on an app at consent ([`crate::consent`]) and changes later on the dashboard
+//! ([`crate::account::change_limits`]). Parsed from the form both pages share, shown back in
+//! it, and put in words.
 
 use serde::Serialize;
 
+use crate::money::Money;
 use crate::store::grants::{Grant, Limits};
 use crate::web::form::FormFields;
 
@@ -26,6 +28,8 @@ const ANY_MODEL: &str = "*";
 const KEEP_END: &str = "keep";
 /// Largest budget the form accepts, in USD.
 const MAX_BUDGET_USD: i64 = 100_000;
+/// The largest budget as an amount.
+const MAX_BUDGET: Money = Money::from_dollars(MAX_BUDGET_USD);
 
 /// How long a grant lasts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,7 +68,7 @@ pub enum LimitsError {
 /// Limits as the consent form holds them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LimitsForm {
-    pub budget_microusd: Option<i64>,
+    pub budget: Option<Money>,
     pub rpm: Option<u32>,
     /// Empty: any model.
     pub models: Vec<String>,
@@ -76,7 +80,7 @@ impl Default for LimitsForm {
     /// model, a month.
     fn default() -> Self {
         LimitsForm {
-            budget_microusd: Some(10_000_000),
+            budget: Some(Money::from_dollars(10)),
             rpm: Some(60),
             models: Vec::new(),
             lifetime: Lifetime::Days(30),
@@ -102,7 +106,7 @@ impl LimitsForm {
             }
         };
         LimitsForm {
-            budget_microusd: grant.limits.budget_microusd,
+            budget: grant.limits.budget(),
             rpm: grant.limits.rpm,
             models: grant.limits.models.clone(),
             lifetime,
@@ -113,7 +117,7 @@ impl LimitsForm {
     /// unless the person picks a new lifetime.
     pub fn for_edit(grant: &Grant) -> LimitsForm {
         LimitsForm {
-            budget_microusd: grant.limits.budget_microusd,
+            budget: grant.limits.budget(),
             rpm: grant.limits.rpm,
             models: grant.limits.models.clone(),
             lifetime: grant
@@ -142,15 +146,15 @@ impl LimitsForm {
         };
         if !has_api {
             return Ok(LimitsForm {
-                budget_microusd: None,
+                budget: None,
                 rpm: None,
                 models: Vec::new(),
                 lifetime,
             });
         }
-        let budget_microusd = match fields.one("budget_usd").map_err(|_| LimitsError::Budget)? {
+        let budget = match fields.one("budget_usd").map_err(|_| LimitsError::Budget)? {
             None => None,
-            Some(text) => Some(parse_usd(text).ok_or(LimitsError::Budget)?),
+            Some(text) => Some(parse_budget(text).ok_or(LimitsError::Budget)?),
         };
         let rpm = match fields.one("rpm").map_err(|_| LimitsError::Rpm)? {
             None => None,
@@ -175,7 +179,7 @@ impl LimitsForm {
             return Err(LimitsError::UnknownModel);
         };
         Ok(LimitsForm {
-            budget_microusd,
+            budget,
             rpm,
             models,
             lifetime,
@@ -186,7 +190,7 @@ impl LimitsForm {
     pub fn to_limits(&self, now: i64) -> Limits {
         Limits {
             models: self.models.clone(),
-            budget_microusd: self.budget_microusd,
+            budget_microusd: self.budget.map(Money::micros),
             rpm: self.rpm,
             expires_at: match self.lifetime {
                 Lifetime::Days(d) => Some(now + d * 86_400),
@@ -208,7 +212,7 @@ impl LimitsForm {
         };
         format!(
             "{} · {} · {} · {lifetime}",
-            budget_words(self.budget_microusd),
+            budget_words(self.budget),
             rpm_words(self.rpm),
             models_words(&self.models)
         )
@@ -217,7 +221,7 @@ impl LimitsForm {
     /// What the form's fields show.
     pub fn view(&self) -> LimitsView {
         LimitsView {
-            budget_usd: self.budget_microusd.map(format_usd).unwrap_or_default(),
+            budget_usd: self.budget.map(Money::decimal).unwrap_or_default(),
             rpm: self.rpm.map(|n| n.to_string()).unwrap_or_default(),
             any_model: self.models.is_empty(),
             models: MODELS
@@ -258,7 +262,7 @@ impl LimitWords {
     /// The words for `limits`.
     pub fn of(limits: &Limits) -> LimitWords {
         LimitWords {
-            budget: budget_words(limits.budget_microusd),
+            budget: budget_words(limits.budget()),
             rpm: rpm_words(limits.rpm),
             models: models_words(&limits.models),
             lifetime: until_words(limits.expires_at),
@@ -282,9 +286,9 @@ impl LimitWords {
     }
 }
 
-fn budget_words(microusd: Option<i64>) -> String {
-    match microusd {
-        Some(m) => format!("budget ${} a month", format_usd(m)),
+fn budget_words(budget: Option<Money>) -> String {
+    match budget {
+        Some(amount) => format!("budget {amount} a month"),
         None => "no budget".to_owned(),
     }
 }
@@ -331,40 +335,9 @@ pub struct Choice {
     pub checked: bool,
 }
 
-/// "12.5" → 12_500_000 micro-USD; at most 6 decimals, between 0 and the maximum.
-fn parse_usd(text: &str) -> Option<i64> {
-    let text = text.trim();
-    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-    if whole.is_empty() && fraction.is_empty()
-        || fraction.len() > 6
-        || !whole
-            .bytes()
-            .chain(fraction.bytes())
-            .all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    let whole: i64 = if whole.is_empty() {
-        0
-    } else {
-        whole.parse().ok()?
-    };
-    if whole > MAX_BUDGET_USD {
-        return None;
-    }
-    let fraction: i64 = format!("{fraction:0<6}").parse().ok()?;
-    let total = whole * 1_000_000 + fraction;
-    (total <= MAX_BUDGET_USD * 1_000_000).then_some(total)
-}
-
-/// 12_500_000 → "12.50"; sub-cent amounts keep their digits.
-pub fn format_usd(microusd: i64) -> String {
-    let (whole, fraction) = (microusd / 1_000_000, microusd % 1_000_000);
-    if fraction % 10_000 == 0 {
-        format!("{whole}.{:02}", fraction / 10_000)
-    } else {
-        format!("{whole}.{}", format!("{fraction:06}").trim_end_matches('0'))
-    }
+/// A budget as typed: dollars with at most 6 decimals, between 0 and the maximum.
+fn parse_budget(text: &str) -> Option<Money> {
+    Money::parse_dollars(text).filter(|amount| *amount <= MAX_BUDGET)
 }
 
 #[cfg(test)]
@@ -372,18 +345,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn usd_amounts_round_trip() {
-        assert_eq!(parse_usd("10"), Some(10_000_000));
-        assert_eq!(parse_usd("2.5"), Some(2_500_000));
-        assert_eq!(parse_usd(".25"), Some(250_000));
-        assert_eq!(parse_usd("0.000001"), Some(1));
-        assert_eq!(parse_usd("100000"), Some(100_000_000_000));
-        for bad in ["", ".", "-1", "1e3", "1.0000001", "100000.01", "ten", "1,5"] {
-            assert_eq!(parse_usd(bad), None, "{bad}");
+    fn budgets_stay_within_the_maximum() {
+        let parse = |t| parse_budget(t).map(Money::micros);
+        assert_eq!(parse("100000"), Some(100_000_000_000));
+        assert_eq!(parse("2.5"), Some(2_500_000));
+        for bad in ["", "-1", "100000.01", "100001"] {
+            assert_eq!(parse(bad), None, "{bad}");
         }
-        assert_eq!(format_usd(10_000_000), "10.00");
-        assert_eq!(format_usd(2_500_000), "2.50");
-        assert_eq!(format_usd(1), "0.000001");
     }
 
     #[test]
@@ -392,7 +360,7 @@ mod tests {
             b"budget_usd=5&rpm=20&models=gpt-4o-mini&models=o4-mini&lifetime=90d",
         );
         let l = LimitsForm::parse(&f, true, None).unwrap();
-        assert_eq!(l.budget_microusd, Some(5_000_000));
+        assert_eq!(l.budget, Some(Money::from_micros(5_000_000)));
         assert_eq!(l.rpm, Some(20));
         assert_eq!(l.models, vec!["gpt-4o-mini", "o4-mini"]);
         assert_eq!(l.to_limits(100).expires_at, Some(100 + 90 * 86_400));
@@ -403,7 +371,7 @@ mod tests {
 
         let any = FormFields::parse(b"budget_usd=&rpm=&models=*&models=gpt-5&lifetime=forever");
         let l = LimitsForm::parse(&any, true, None).unwrap();
-        assert_eq!((l.budget_microusd, l.rpm), (None, None));
+        assert_eq!((l.budget, l.rpm), (None, None));
         assert!(l.models.is_empty());
         assert_eq!(l.to_limits(100).expires_at, None);
 

@@ -1,6 +1,9 @@
-//! Finds the top-level `usage` member of a JSON response while its bytes stream past, without
-//! buffering the body: a small state machine tracks strings, nesting and keys, and copies
-//! only the bytes of the `usage` value. Embedding lists and long completions stay streamed.
+//! Usage in a JSON response: the top-level `usage` member, found while the body's bytes stream
+//! past, without buffering the body: a small state machine tracks strings, nesting and keys,
+//! and copies only the bytes of the `usage` value. Embedding lists and long completions stay
+//! streamed.
+
+use crate::metering::prices::Tokens;
 
 /// The largest `usage` value kept; anything bigger is not an OpenAI usage object.
 const MAX_CAPTURE: usize = 16 * 1024;
@@ -18,7 +21,7 @@ enum Role {
 }
 
 /// Incremental scanner for one JSON document's top-level `usage` value.
-pub struct UsageScanner {
+pub struct JsonUsage {
     depth: u32,
     in_string: bool,
     escape: bool,
@@ -29,9 +32,9 @@ pub struct UsageScanner {
     found: Option<Vec<u8>>,
 }
 
-impl Default for UsageScanner {
+impl Default for JsonUsage {
     fn default() -> Self {
-        UsageScanner {
+        JsonUsage {
             depth: 0,
             in_string: false,
             escape: false,
@@ -44,7 +47,7 @@ impl Default for UsageScanner {
     }
 }
 
-impl UsageScanner {
+impl JsonUsage {
     /// Feeds the next bytes of the document.
     pub fn feed(&mut self, bytes: &[u8]) {
         for &b in bytes {
@@ -52,8 +55,13 @@ impl UsageScanner {
         }
     }
 
+    /// The tokens the last top-level `usage` value seen in full reports, if any.
+    pub fn tokens(&self) -> Option<Tokens> {
+        self.raw().and_then(super::parse)
+    }
+
     /// The raw JSON of the last top-level `usage` value seen in full, if any.
-    pub fn usage(&self) -> Option<&[u8]> {
+    fn raw(&self) -> Option<&[u8]> {
         self.found.as_deref()
     }
 
@@ -137,11 +145,11 @@ mod tests {
     use super::*;
 
     fn scan_in_pieces(doc: &str, piece: usize) -> Option<String> {
-        let mut s = UsageScanner::default();
+        let mut s = JsonUsage::default();
         for chunk in doc.as_bytes().chunks(piece) {
             s.feed(chunk);
         }
-        s.usage().map(|u| String::from_utf8(u.to_vec()).unwrap())
+        s.raw().map(|u| String::from_utf8(u.to_vec()).unwrap())
     }
 
     #[test]

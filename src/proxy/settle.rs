@@ -1,69 +1,63 @@
-//! One request's meter: it rides along with the response body, collects the usage the
-//! upstream reports, and settles when it is dropped — after the last byte, on a client
-//! disconnect, or on an upstream failure — through the [`super::settle::Settler`], so
-//! settling never delays the response.
+//! Phase 4, settle: what a request consumed becomes its settlement.
+//!
+//! Admission ends with a [`Ticket`]: the request's claim on its grant's budget (the
+//! reservation, if any, renewed while the request runs). Dropped before anything reached the
+//! upstream — the forward failed to connect, or the handler returned early — it settles as
+//! nothing used and gives the reservation back, so no failure path undoes anything by hand.
+//! Once the request reached the upstream the ticket becomes a [`Meter`], which rides along
+//! with the response body, collects the usage the upstream reports, and settles when it is
+//! dropped — after the last byte, on a client disconnect, or on an upstream failure — through
+//! the [`Settler`], so settling never delays the response.
 
 use std::sync::Arc;
 
-use super::estimate::Estimate;
-use super::prices::Tokens;
-use super::settle::{Settlement, Settler};
-use crate::config::Settings;
+use crate::metering::estimate::Estimate;
+use crate::metering::prices::{PriceTable, Tokens};
+use crate::metering::settler::{Settlement, Settler};
 use crate::store::usage::{Consumption, UsageDelta};
 
 /// How the request ended, as far as the meter knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Outcome {
+    /// The request never reached the upstream: nothing is charged.
+    NotSent,
     /// Still running, or cut off (client gone, upstream reset or silent): if no usage was
     /// reported, the reservation (or the estimate) is charged.
     Unfinished,
     /// The upstream's answer was passed on in full.
     Complete { success: bool },
-    /// The request never reached the upstream: nothing is charged.
-    NotSent,
 }
 
-/// Settles one request's usage when dropped.
-pub struct Meter {
-    settler: Settler,
-    settings: Arc<Settings>,
-    grant_id: String,
-    month: String,
-    model: Option<String>,
-    /// Whether the endpoint reports token usage (requests to other endpoints cost nothing).
-    metered: bool,
-    reserved: i64,
-    reservation: Option<String>,
-    estimate: Estimate,
-    usage: Option<Tokens>,
-    outcome: Outcome,
-}
-
-/// What a [`Meter`] is set up with.
+/// What a request's settlement is made from, known once it is admitted.
 pub struct MeterSpec {
     pub settler: Settler,
-    /// For the price table.
-    pub settings: Arc<Settings>,
+    /// To price the usage the upstream reports.
+    pub prices: Arc<PriceTable>,
     pub grant_id: String,
     pub month: String,
     pub model: Option<String>,
+    /// Whether the endpoint reports token usage (requests to other endpoints cost nothing).
     pub metered: bool,
-    /// The amount reserved, and the reservation's id (none when nothing was reserved).
+    /// The micro-USD reserved, and the reservation's id (none when nothing was reserved).
     pub reserved: i64,
     pub reservation: Option<String>,
     pub estimate: Estimate,
 }
 
-impl Meter {
-    /// A meter for a request that holds `spec.reserved` micro-USD of its grant's budget; the
-    /// reservation's lease is renewed until the meter settles.
-    pub fn new(spec: MeterSpec) -> Meter {
+/// An admitted request that has not reached the upstream yet. Dropping it settles the
+/// request as costing nothing and releases its reservation.
+pub struct Ticket(Meter);
+
+impl Ticket {
+    /// The ticket for an admitted request; its reservation's lease is renewed until it
+    /// settles.
+    pub fn new(spec: MeterSpec) -> Ticket {
         if let Some(id) = &spec.reservation {
             spec.settler.hold(id.clone());
         }
-        Meter {
+        Ticket(Meter {
             settler: spec.settler,
-            settings: spec.settings,
+            prices: spec.prices,
             grant_id: spec.grant_id,
             month: spec.month,
             model: spec.model,
@@ -72,10 +66,35 @@ impl Meter {
             reservation: spec.reservation,
             estimate: spec.estimate,
             usage: None,
-            outcome: Outcome::Unfinished,
-        }
+            outcome: Outcome::NotSent,
+        })
     }
 
+    /// The request reached the upstream (which may have started work): from now on it is
+    /// charged for what it used, or, cut off without a report, for what it reserved.
+    pub fn sent(self) -> Meter {
+        let Ticket(mut meter) = self;
+        meter.outcome = Outcome::Unfinished;
+        meter
+    }
+}
+
+/// Settles one sent request's usage when dropped.
+pub struct Meter {
+    settler: Settler,
+    prices: Arc<PriceTable>,
+    grant_id: String,
+    month: String,
+    model: Option<String>,
+    metered: bool,
+    reserved: i64,
+    reservation: Option<String>,
+    estimate: Estimate,
+    usage: Option<Tokens>,
+    outcome: Outcome,
+}
+
+impl Meter {
     /// Records the usage the upstream reported (the last report wins).
     pub fn observe(&mut self, tokens: Tokens) {
         self.usage = Some(tokens);
@@ -86,13 +105,8 @@ impl Meter {
         self.outcome = Outcome::Complete { success };
     }
 
-    /// The request failed before reaching the upstream.
-    pub fn not_sent(&mut self) {
-        self.outcome = Outcome::NotSent;
-    }
-
     /// What to record for this request.
-    pub fn consumption(&self) -> Consumption {
+    fn consumption(&self) -> Consumption {
         if let Some(tokens) = self.usage {
             return Consumption {
                 input_tokens: tokens.input,
@@ -101,7 +115,7 @@ impl Meter {
                 cost_microusd: self
                     .model
                     .as_deref()
-                    .and_then(|m| self.settings.prices.cost_microusd(m, tokens)),
+                    .and_then(|m| self.prices.cost_microusd(m, tokens)),
             };
         }
         let free = Consumption {
@@ -111,7 +125,7 @@ impl Meter {
         let priced = self
             .model
             .as_deref()
-            .is_some_and(|m| self.settings.prices.get(m).is_some());
+            .is_some_and(|m| self.prices.get(m).is_some());
         match self.outcome {
             _ if !self.metered => free,
             Outcome::NotSent | Outcome::Complete { success: false } => free,

@@ -8,11 +8,11 @@ use axum::response::Response;
 use super::apps::{has_api, owned_grant};
 use super::{AccountForm, Done};
 use crate::clock::now;
-use crate::consent::limits::{LimitWords, LimitsForm};
 use crate::invalidation::Invalidation;
 use crate::state::AppState;
 use crate::store::audit::NewAuditEvent;
 use crate::web::error::PageError;
+use crate::web::limits_form::{LimitWords, LimitsForm};
 
 /// `POST /account/apps/{grant_id}/limits`.
 #[tracing::instrument(name = "account.limits", skip_all, fields(grant_id = %grant_id))]

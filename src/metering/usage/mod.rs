@@ -1,8 +1,15 @@
-//! Reading OpenAI `usage` objects. Two shapes exist: chat completions, completions and
-//! embeddings report `prompt_tokens` / `completion_tokens` (cached input under
+//! Usage extraction: what the upstream says a request consumed, read from its answer as the
+//! answer streams past — a JSON body's top-level `usage` member ([`json`]) or the usage an
+//! event stream reports ([`sse`]) — and turned into [`Tokens`] here.
+//!
+//! Two shapes of `usage` object exist: chat completions, completions and embeddings report
+//! `prompt_tokens` / `completion_tokens` (cached input under
 //! `prompt_tokens_details.cached_tokens`); the Responses API, image and transcription models
 //! report `input_tokens` / `output_tokens` (cached input under
 //! `input_tokens_details.cached_tokens`).
+
+pub mod json;
+pub mod sse;
 
 use serde::Deserialize;
 
@@ -25,7 +32,7 @@ struct Details {
 
 /// Token counts from the JSON text of a `usage` value; `None` when it reports no tokens
 /// (e.g. `null`, or a duration-based transcription usage).
-pub fn parse(usage_json: &[u8]) -> Option<Tokens> {
+fn parse(usage_json: &[u8]) -> Option<Tokens> {
     let u: Option<Usage> = serde_json::from_slice(usage_json).ok()?;
     let u = u?;
     let input = u.prompt_tokens.or(u.input_tokens);
