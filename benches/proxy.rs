@@ -5,6 +5,11 @@
 //!
 //! `cargo bench --bench proxy` (release build; a few minutes to compile the first time).
 //! Figures depend on the machine; benches/README.md has this machine's.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    reason = "a benchmark: an unwrap is an assertion, and it prints its figures"
+)]
 
 use std::time::{Duration, Instant};
 

@@ -9,6 +9,7 @@
 //! cargo run --release --example seed_token -- --data-dir /tmp/kw \
 //!     --provider-key sk-proj-… --scope openai.chat --scope openai.models
 //! ```
+#![allow(clippy::print_stdout, reason = "the example prints the token it made")]
 
 use clap::Parser;
 use keyward::clock::now;

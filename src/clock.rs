@@ -6,7 +6,7 @@
 //! `clippy.toml` bans `SystemTime::now` and `OffsetDateTime::now_utc` everywhere else.
 
 /// Current time as Unix seconds.
-#[allow(clippy::disallowed_methods)] // the one permitted clock read
+#[allow(clippy::disallowed_methods, reason = "the one permitted clock read")]
 pub fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -15,7 +15,7 @@ pub fn now() -> i64 {
 }
 
 /// Current time as Unix milliseconds, for identifiers that must order within a second.
-#[allow(clippy::disallowed_methods)] // the one permitted clock read
+#[allow(clippy::disallowed_methods, reason = "the one permitted clock read")]
 pub fn now_millis() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

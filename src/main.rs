@@ -1,4 +1,9 @@
 //! The `keyward` command: run the server, migrate the store, manage the vault and clients.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a command prints its answer; the server logs through tracing"
+)]
 
 use std::process::ExitCode;
 

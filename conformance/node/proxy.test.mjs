@@ -1,5 +1,5 @@
 // The official `openai` npm package against Keyward's /v1 proxy. Driven by
-// tests/sdk_clients.rs, which passes the same variables as to conformance/python/test_proxy.py.
+// tests/integration/sdk_clients.rs, which passes the same variables as to conformance/python/test_proxy.py.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";

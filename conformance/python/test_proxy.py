@@ -1,6 +1,6 @@
 """The official `openai` Python package against Keyward's /v1 proxy.
 
-Driven by tests/sdk_clients.rs, which starts Keyward with the mock upstream and passes:
+Driven by tests/integration/sdk_clients.rs, which starts Keyward with the mock upstream and passes:
 KW_BASE_URL (Keyward's /v1), KW_MOCK_URL (the mock's root, for its /__mock control API),
 KW_TOKEN (chat, embeddings and models; models limited to gpt-4o-mini and
 text-embedding-3-small), KW_REVOKED_TOKEN, KW_UNKNOWN_TOKEN and KW_BROKE_TOKEN (budget spent).

@@ -7,9 +7,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const HEX: &[u8] = b"0123456789abcdef";
 
-/// Seconds since the Unix epoch (the mock stamps `created` like OpenAI; it has no rules to test
-/// at fixed times, so it reads the clock directly).
-#[allow(clippy::disallowed_methods)]
+/// Seconds since the Unix epoch (the mock stamps `created` like OpenAI).
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the mock has no rules to test at fixed times, so it reads the clock directly"
+)]
 pub(crate) fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -40,7 +42,7 @@ fn random(prefix: &str, len: usize, alphabet: &[u8]) -> String {
 fn next_random() -> u64 {
     static SEED: OnceLock<u64> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    #[allow(clippy::disallowed_methods)] // a seed, not a time
+    #[allow(clippy::disallowed_methods, reason = "a seed, not a time")]
     let seed = *SEED.get_or_init(|| {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)

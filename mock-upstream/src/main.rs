@@ -1,4 +1,8 @@
 //! `mock-upstream [--port N]`: runs the mock OpenAI API on 127.0.0.1 until killed.
+#![allow(
+    clippy::print_stderr,
+    reason = "a command reports its errors on stderr"
+)]
 
 use std::io::Write;
 use std::process::ExitCode;

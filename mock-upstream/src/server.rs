@@ -24,6 +24,10 @@ fn router(shared: Arc<Shared>) -> Router {
 }
 
 /// Serves until the task is aborted, with `TCP_NODELAY` on every connection.
+#[allow(
+    clippy::print_stderr,
+    reason = "the mock has no logger; the test run shows stderr"
+)]
 pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     let listener = listener.tap_io(|stream| {
         // Without it, loopback shows ~40 ms of delayed-ACK latency; serving slower is all we lose.
