@@ -22,9 +22,35 @@ pub enum ModelSource {
     Path,
 }
 
+/// How a request's cost becomes known, and so how a budget bounds it before it runs. The
+/// prices for each kind live in [`crate::metering::prices`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metering {
+    /// Costs nothing: listings, lookups, deletions, moderation.
+    Free,
+    /// Token usage reported in the JSON answer or the SSE stream (chat completions, the
+    /// Responses API, completions, embeddings); bounded by the input's size and an output cap.
+    Tokens,
+    /// Images generated or edited: per image by model, size and quality, or image tokens.
+    Images,
+    /// Text to speech: per input character, or audio tokens.
+    Speech,
+    /// Speech to text: per second of audio, or tokens.
+    Transcription,
+    /// Video generation: per second of video.
+    Video,
+    /// A realtime session: token usage per response, as it happens.
+    Realtime,
+    /// Work whose cost cannot be bounded before it runs (e.g. a batch whose models and prompts
+    /// sit in a file the proxy does not read).
+    Unbounded,
+}
+
 /// What the proxy needs to know about one kind of request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Traits {
+    /// How its cost is known and bounded.
+    pub metering: Metering,
     /// Where the request names its model.
     pub model: ModelSource,
     /// Streams answer with usage only when asked (`stream_options.include_usage`): chat
@@ -42,6 +68,7 @@ pub struct Traits {
 impl Traits {
     /// A request that names no model and reports no usage.
     pub const PLAIN: Traits = Traits {
+        metering: Metering::Free,
         model: ModelSource::None,
         usage_on_request: false,
         generates: false,
@@ -49,8 +76,9 @@ impl Traits {
         models_in_file: false,
     };
 
-    /// A JSON request naming its `model`.
+    /// A JSON request naming its `model`, billed in tokens.
     const JSON: Traits = Traits {
+        metering: Metering::Tokens,
         model: ModelSource::Json,
         ..Traits::PLAIN
     };
@@ -67,6 +95,11 @@ impl Traits {
         model: ModelSource::Form,
         ..Traits::PLAIN
     };
+
+    /// `self`, metered as `metering`.
+    const fn metered_as(self, metering: Metering) -> Traits {
+        Traits { metering, ..self }
+    }
 
     /// Whether the endpoint runs a model, and so reports usage and counts against a budget.
     pub fn metered(&self) -> bool {
@@ -165,24 +198,36 @@ pub const EMBEDDINGS: Family = Family {
 pub const IMAGES: Family = Family {
     prefix: "images",
     routes: &[
-        post("images/generations", Traits::JSON),
-        post("images/edits", Traits::FORM),
-        post("images/variations", Traits::FORM),
+        post(
+            "images/generations",
+            Traits::JSON.metered_as(Metering::Images),
+        ),
+        post("images/edits", Traits::FORM.metered_as(Metering::Images)),
+        post(
+            "images/variations",
+            Traits::FORM.metered_as(Metering::Images),
+        ),
     ],
 };
 
 pub const AUDIO: Family = Family {
     prefix: "audio",
     routes: &[
-        post("audio/speech", Traits::JSON),
-        post("audio/transcriptions", Traits::FORM),
-        post("audio/translations", Traits::FORM),
+        post("audio/speech", Traits::JSON.metered_as(Metering::Speech)),
+        post(
+            "audio/transcriptions",
+            Traits::FORM.metered_as(Metering::Transcription),
+        ),
+        post(
+            "audio/translations",
+            Traits::FORM.metered_as(Metering::Transcription),
+        ),
     ],
 };
 
 pub const MODERATIONS: Family = Family {
     prefix: "moderations",
-    routes: &[post("moderations", Traits::JSON)],
+    routes: &[post("moderations", Traits::JSON.metered_as(Metering::Free))],
 };
 
 pub const MODELS: Family = Family {
@@ -223,7 +268,7 @@ pub const BATCHES: Family = Family {
         "batches",
         Traits {
             models_in_file: true,
-            ..Traits::PLAIN
+            ..Traits::PLAIN.metered_as(Metering::Unbounded)
         },
     )],
 };
