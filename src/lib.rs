@@ -2,7 +2,8 @@
 //!
 //! One process, two faces: an OAuth 2.0 authorization server (passkeys, consent, PKCE, tokens,
 //! OIDC ID tokens) and a resource proxy under `/v1` that swaps an app's token for the person's
-//! key and streams the upstream's answer back. See `docs/architecture.md` for the modules and how a request flows through them.
+//! key and streams the upstream's answer back. `docs/architecture.md` describes the modules, their
+//! layers and how a request flows through them.
 
 pub mod account;
 pub mod app;
