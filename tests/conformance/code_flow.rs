@@ -315,6 +315,36 @@ async fn reused_refresh_token_revokes_the_family(backend: Backend) {
     );
 }
 
+async fn refresh_reuse_racing_its_rotation_leaves_nothing_alive(backend: Backend) {
+    let Some(mut h) = Harness::start(backend).await else {
+        return;
+    };
+    let mut app = App::origin(ORIGIN);
+    for round in 0..4 {
+        app.renew();
+        let tokens = h.tokens(&app, "openai.chat openid offline_access").await;
+        let presented = refresh(&app, tokens["refresh_token"].as_str().unwrap());
+        // The same refresh token twice at once: one rotation, one reuse.
+        let (a, b) = tokio::join!(h.token(&presented), h.token(&presented));
+        let mut issued = vec![tokens["access_token"].as_str().unwrap().to_owned()];
+        for (status, body) in [a, b] {
+            if status == StatusCode::OK {
+                issued.push(body["access_token"].as_str().unwrap().to_owned());
+            } else {
+                assert_eq!(body["error"], "invalid_grant", "round {round}: {body}");
+            }
+        }
+        // Whoever won, the reuse revoked every token of the authorization, the winner's too.
+        for token in &issued {
+            assert_eq!(
+                userinfo_status(&h, token).await,
+                StatusCode::UNAUTHORIZED,
+                "round {round}: a token of a reused refresh token's family is still alive"
+            );
+        }
+    }
+}
+
 async fn origin_clients(backend: Backend) {
     let Some(h) = Harness::start(backend).await else {
         return;
@@ -773,6 +803,10 @@ on_both_backends!(
 on_both_backends!(code_lifetime_and_binding, codes_are_short_lived_and_bound);
 on_both_backends!(code_replay, replayed_code_fails_and_revokes_its_tokens);
 on_both_backends!(refresh_reuse, reused_refresh_token_revokes_the_family);
+on_both_backends!(
+    refresh_reuse_race,
+    refresh_reuse_racing_its_rotation_leaves_nothing_alive
+);
 on_both_backends!(origin_client_rules, origin_clients);
 on_both_backends!(origin_clients_off, origin_clients_can_be_switched_off);
 on_both_backends!(state_and_iss, state_and_iss_round_trip);
