@@ -3,8 +3,13 @@
 //! carrying only the request's random id.
 //!
 //! Until the client and its redirect URI are known to be good, errors are shown as a page and
-//! never redirected (RFC 6749 §4.1.2.1): that is what keeps this endpoint from being an open
-//! redirector. After that, errors go back to the app with `state` and `iss`.
+//! never redirected (RFC 6749 §4.1.2.1). Even then, only a client someone this server trusts
+//! registered (an operator's, or the instance's own) is sent its errors by redirect, with
+//! `state` and `iss`: an origin or dynamically registered client's redirect URI proves nothing,
+//! as whoever crafted the link chose both, so its errors are a page until the person has acted
+//! (RFC 9700 §4.11.2). That is what keeps this endpoint from being an open redirector. In a
+//! popup (`web_message`) that page posts the error to the window that opened it, at exactly the
+//! client's origin, and goes nowhere.
 
 use super::errors::ErrorCode;
 use super::response::{ResponseMode, ResponseTarget};
@@ -20,12 +25,12 @@ pub const REQUEST_TTL: i64 = 15 * 60;
 /// Longest `state` or `nonce` accepted; they are stored and echoed.
 const MAX_ECHOED_LEN: usize = 2048;
 
-/// Why a request was refused: before the redirect URI is trusted (a page), or after (a
-/// response to the app).
+/// Why a request was refused: in a page for the person, or in a response to the app (by
+/// redirect, or by a page that posts it to the opener).
 #[derive(Debug)]
 pub enum AuthorizeError {
     Page(PageError),
-    Redirect {
+    ToApp {
         target: ResponseTarget,
         code: ErrorCode,
         description: String,
@@ -70,19 +75,24 @@ async fn validate(
     redirect::check_for_client(&client, redirect_uri)
         .map_err(|e| PageError::BadRedirectUri(e.to_string()))?;
 
-    // From here on the app can be told what is wrong.
+    // From here on the app can be told what is wrong, if that goes nowhere but to the app.
     let mode = ResponseMode::parse(fields.one("response_mode").ok().flatten());
     let mut target = ResponseTarget {
         redirect_uri: redirect_uri.to_owned(),
         mode: mode.unwrap_or(ResponseMode::Query),
         state: None,
     };
-    let fail =
-        |target: &ResponseTarget, code: ErrorCode, description: String| AuthorizeError::Redirect {
-            target: target.clone(),
-            code,
-            description,
-        };
+    let fail = |target: &ResponseTarget, code: ErrorCode, description: String| {
+        if client.kind.is_vouched_for() || target.message_origin().is_some() {
+            AuthorizeError::ToApp {
+                target: target.clone(),
+                code,
+                description,
+            }
+        } else {
+            AuthorizeError::Page(PageError::InvalidRequest(description))
+        }
+    };
     let invalid_request =
         |target: &ResponseTarget, d: String| fail(target, ErrorCode::InvalidRequest, d);
 
@@ -100,7 +110,7 @@ async fn validate(
             "response_mode must be query or web_message".into(),
         ));
     }
-    if target.mode == ResponseMode::WebMessage && redirect::message_target(redirect_uri).is_none() {
+    if target.mode == ResponseMode::WebMessage && target.message_origin().is_none() {
         return Err(invalid_request(
             &target,
             "response_mode=web_message needs an http(s) redirect_uri".into(),

@@ -82,6 +82,8 @@ impl Fixture {
             issuer: "https://kw.example",
             proxy_base_url: "https://kw.example/v1".into(),
             origin_clients: true,
+            own_origin: "https://kw.example".into(),
+            first_party: Vec::new(),
         }
     }
 
