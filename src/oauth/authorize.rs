@@ -1,6 +1,6 @@
 //! The authorization request (`GET /oauth/authorize`): validates it (RFC 6749 §4.1.1 with PKCE and
-//! the RFC 9700 rules), stores it server-side, and sends the person on to sign-in and consent
-//! carrying only the request's random id.
+//! the RFC 9700 rules) and seals it ([`pending`]) for the sign-in and consent pages to carry, so
+//! the endpoint writes nothing to the store.
 //!
 //! Until the client and its redirect URI are known to be good, errors are shown as a page and
 //! never redirected (RFC 6749 §4.1.2.1). Even then, only a client someone this server trusts
@@ -12,16 +12,14 @@
 //! client's origin, and goes nowhere.
 
 use super::errors::ErrorCode;
+use super::pending::{self, AuthRequest, REQUEST_TTL};
 use super::response::{ResponseMode, ResponseTarget};
 use super::{Provider, client_lookup, pkce, redirect};
 use crate::scopes;
-use crate::store::codes::AuthRequest;
 use crate::store::new_id;
 use crate::web::error::PageError;
 use crate::web::form::FormFields;
 
-/// How long a person has to sign in (or sign up) and consent.
-pub const REQUEST_TTL: i64 = 15 * 60;
 /// Longest `state` or `nonce` accepted; they are stored and echoed.
 const MAX_ECHOED_LEN: usize = 2048;
 
@@ -43,19 +41,16 @@ impl From<PageError> for AuthorizeError {
     }
 }
 
-/// The authorization request in `fields`, validated at `now` and stored, so the pages that
-/// follow carry only its id.
+/// The authorization request in `fields`, validated at `now` and sealed for the pages that
+/// follow.
 pub async fn begin(
     p: &Provider<'_>,
     fields: &FormFields,
     now: i64,
-) -> Result<AuthRequest, AuthorizeError> {
+) -> Result<String, AuthorizeError> {
     let request = validate(p, fields, now).await?;
-    p.store
-        .insert_auth_request(&request)
-        .await
-        .map_err(PageError::from)?;
-    Ok(request)
+    tracing::info!(client_id = %request.client_id, "authorization request accepted");
+    Ok(pending::seal(p, &request)?)
 }
 
 /// Checks every parameter and builds the pending request, valid from `now` for

@@ -73,7 +73,7 @@ impl<'a> Provider<'a> {
     }
 }
 
-/// `GET /oauth/authorize`: stores a valid request and sends the person on to consent (which
+/// `GET /oauth/authorize`: seals a valid request and sends the person on to consent (which
 /// signs them in first); a refusal is a page, or an error response to the app where
 /// [`authorize`] says it may have one.
 #[tracing::instrument(name = "oauth.authorize", skip_all)]
@@ -81,10 +81,7 @@ async fn authorize_endpoint(State(state): State<AppState>, RawQuery(query): RawQ
     let fields = FormFields::parse(query.unwrap_or_default().as_bytes());
     let p = Provider::of(&state);
     match authorize::begin(&p, &fields, now()).await {
-        Ok(request) => {
-            tracing::info!(client_id = %request.client_id, "authorization request accepted");
-            Redirect::to(&format!("/consent?request={}", request.id)).into_response()
-        }
+        Ok(sealed) => Redirect::to(&format!("/consent?request={sealed}")).into_response(),
         Err(AuthorizeError::Page(e)) => e.into_response(),
         Err(AuthorizeError::ToApp {
             target,

@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 
 use super::errors::ErrorCode;
+use super::pending::AuthRequest;
 use super::redirect;
-use crate::store::codes::AuthRequest;
 use crate::web::templates::Page;
 
 /// How the response travels.
@@ -49,7 +49,7 @@ pub struct ResponseTarget {
 }
 
 impl ResponseTarget {
-    /// The target of a stored request.
+    /// The target of a pending request.
     pub fn of(request: &AuthRequest) -> ResponseTarget {
         ResponseTarget {
             redirect_uri: request.redirect_uri.clone(),
