@@ -20,7 +20,7 @@ use crate::store::new_id;
 use crate::web::error::PageError;
 use crate::web::form::FormFields;
 
-/// Longest `state` or `nonce` accepted; they are stored and echoed.
+/// Longest `state` or `nonce` accepted; they travel in the sealed request and are echoed.
 const MAX_ECHOED_LEN: usize = 2048;
 
 /// Why a request was refused: in a page for the person, or in a response to the app (by
