@@ -147,7 +147,7 @@ pub fn has_api(grant: &Grant) -> bool {
 pub fn app_view(client: &Client) -> AppView {
     let answers_at = match client.kind {
         ClientKind::Origin => client.id.as_str(),
-        ClientKind::Registered | ClientKind::Dynamic => client
+        ClientKind::Registered | ClientKind::Dynamic | ClientKind::FirstParty => client
             .redirect_uris
             .first()
             .map_or(client.id.as_str(), String::as_str),

@@ -3,9 +3,10 @@
 //!
 //! Each action is a plain form POST (CSRF-checked, see [`AccountForm`]) that answers with a
 //! redirect back to the dashboard and a fixed confirmation ([`Done`], kept in
-//! [`crate::web::done`] so the passkey pages can answer with one too); the few that need the
-//! passkey again (replacing the key, deleting the account) carry a step-up assertion the
-//! page's script adds. One submodule per part of the page.
+//! [`crate::web::done`] so the passkey pages can answer with one too); those that need the
+//! passkey again — replacing the key, removing a passkey, deleting the account, and raising an
+//! app's limits — carry a step-up assertion the page's script adds. One submodule per part of
+//! the page.
 
 pub mod activity;
 pub mod apps;
@@ -81,7 +82,8 @@ impl FromRequest<AppState> for AccountForm {
 
 impl AccountForm {
     /// Checks the passkey confirmation (step-up) the form carries for `purpose`: the actions
-    /// that could hand the account to someone else ask for the passkey, not just the session.
+    /// that could hand the account (or more of the person's money) to someone else ask for the
+    /// passkey, not just the session. Without one: [`PageError::PasskeyRequired`].
     pub async fn confirm(
         &self,
         state: &AppState,
@@ -127,7 +129,7 @@ pub async fn render(
     let t = now();
     let apps = apps::load(state, &user.id, t).await?;
     let key = key::view(state, &user.id).await?;
-    let passkeys = passkeys::list(state, &user.id).await?;
+    let passkeys = passkeys::list(state, &user.id, session.passkey_id.as_deref()).await?;
     let activity = activity::recent(state, &user.id).await?;
     let done = done.map(|d| context! { message => d.message(), section => d.section() });
     let key_problem =

@@ -49,12 +49,12 @@ async fn page(
     Query(query): Query<RequestQuery>,
 ) -> Result<Response, PageError> {
     let now = now();
-    let id = query.request_id()?.ok_or(PageError::RequestExpired)?;
-    let pending = pending::load(&Provider::of(&state), &id, now).await?;
+    let sealed = query.sealed()?.ok_or(PageError::RequestExpired)?;
+    let pending = pending::load(&Provider::of(&state), &sealed, now).await?;
     let user = match session.user(&state).await {
         Ok(user) => user,
         Err(PageError::SignInRequired) => {
-            let to = format!("/signin?request={id}");
+            let to = format!("/signin?request={sealed}");
             return Ok((session.cookie(), Redirect::to(&to)).into_response());
         }
         Err(e) => return Err(e),
@@ -74,7 +74,7 @@ async fn page(
         .iter()
         .map(|s| context! { title => s.title, description => s.description, spends => s.spends })
         .collect();
-    let data = serde_json::json!({ "csrf": session.csrf, "request": id });
+    let data = serde_json::json!({ "csrf": session.csrf, "request": sealed });
     let page = Page::render(
         "consent.html",
         context! {
@@ -87,7 +87,7 @@ async fn page(
             summary => form.summary(),
             continuing,
             csrf => &session.csrf,
-            request => &id,
+            request => &sealed,
             data => Serde(data),
         },
     )
@@ -95,8 +95,8 @@ async fn page(
     Ok((session.cookie(), page).into_response())
 }
 
-/// The request id a consent form carries.
-fn form_request_id(fields: &FormFields) -> Result<String, PageError> {
+/// The sealed request a consent form carries.
+fn form_request(fields: &FormFields) -> Result<String, PageError> {
     let raw = fields
         .one("request")
         .map_err(|e| PageError::InvalidForm(e.to_string()))?;
@@ -109,9 +109,10 @@ fn form_request_id(fields: &FormFields) -> Result<String, PageError> {
 async fn approve(State(state): State<AppState>, form: CsrfForm) -> Result<Response, PageError> {
     let now = now();
     let CsrfForm { session, fields } = form;
-    let id = form_request_id(&fields)?;
+    let sealed = form_request(&fields)?;
     let user = session.user(&state).await?;
-    let pending = pending::load(&Provider::of(&state), &id, now).await?;
+    let p = Provider::of(&state);
+    let pending = pending::load(&p, &sealed, now).await?;
     tracing::Span::current().record("client_id", pending.client.id.as_str());
     let requested = requested_scopes(&pending);
     let has_api = requested.iter().any(|s| !s.endpoints.is_empty());
@@ -121,13 +122,11 @@ async fn approve(State(state): State<AppState>, form: CsrfForm) -> Result<Respon
         &state,
         &session,
         &user.id,
-        &Purpose::Consent(id.clone()),
+        &Purpose::Consent(pending.request.id.clone()),
         &fields,
     )
     .await?;
-    if !state.store.take_auth_request(&id).await? {
-        return Err(PageError::RequestExpired);
-    }
+    pending::answer(&p, &pending.request).await?;
     let scope_names: Vec<String> = requested.iter().map(|s| s.name.to_owned()).collect();
     let grant = record_grant(&state, &user, &pending, scope_names, &limits, now).await?;
     let code = approve::issue_code(&state.store, &pending.request, &grant, now).await?;
@@ -188,11 +187,10 @@ async fn record_grant(
 #[tracing::instrument(name = "consent.deny", skip_all)]
 async fn deny(State(state): State<AppState>, form: CsrfForm) -> Result<Response, PageError> {
     let CsrfForm { session, fields } = form;
-    let id = form_request_id(&fields)?;
-    let pending = pending::load(&Provider::of(&state), &id, now()).await?;
-    if !state.store.take_auth_request(&id).await? {
-        return Err(PageError::RequestExpired);
-    }
+    let sealed = form_request(&fields)?;
+    let p = Provider::of(&state);
+    let pending = pending::load(&p, &sealed, now()).await?;
+    pending::answer(&p, &pending.request).await?;
     if let Some(user_id) = &session.user_id {
         let detail = format!("denied {}", pending.app.host);
         state

@@ -14,8 +14,10 @@ pub struct AppView {
     /// Where the response goes: the origin, or the redirect URI's host (or scheme for native
     /// apps).
     pub host: String,
-    /// Registered by the operator.
+    /// Registered by the operator, or part of this Keyward.
     pub verified: bool,
+    /// Who vouches for a verified app, as its badge says.
+    pub badge: &'static str,
     /// What "unverified" means for this kind of client.
     pub unverified_note: &'static str,
 }
@@ -30,12 +32,16 @@ impl AppView {
                 None => format!("{}:", u.scheme()),
             })
             .unwrap_or_else(|| client.id.clone());
-        let verified = client.kind == ClientKind::Registered;
+        let verified = client.kind.is_vouched_for();
         AppView {
             name: client.name.clone(),
             logo_url: client.logo_url.clone().filter(|_| verified),
             host,
             verified,
+            badge: match client.kind {
+                ClientKind::FirstParty => "Part of this Keyward",
+                _ => "Registered by this Keyward's operator",
+            },
             unverified_note: match client.kind {
                 ClientKind::Origin => "It identifies itself only by its web address.",
                 _ => "It registered itself and chose its own name.",

@@ -3,7 +3,8 @@
 //! challenge of the request, to the grant the person just gave, and to a fresh token family
 //! that a replay of the code revokes.
 
-use crate::store::codes::{AuthCode, AuthRequest};
+use super::pending::AuthRequest;
+use crate::store::codes::AuthCode;
 use crate::store::grants::Grant;
 use crate::store::{Store, StoreError, new_id};
 use crate::token_format::{self, TokenKind};

@@ -1,31 +1,34 @@
 //! The authorization request (`GET /oauth/authorize`): validates it (RFC 6749 §4.1.1 with PKCE and
-//! the RFC 9700 rules), stores it server-side, and sends the person on to sign-in and consent
-//! carrying only the request's random id.
+//! the RFC 9700 rules) and seals it ([`pending`]) for the sign-in and consent pages to carry, so
+//! the endpoint writes nothing to the store.
 //!
 //! Until the client and its redirect URI are known to be good, errors are shown as a page and
-//! never redirected (RFC 6749 §4.1.2.1): that is what keeps this endpoint from being an open
-//! redirector. After that, errors go back to the app with `state` and `iss`.
+//! never redirected (RFC 6749 §4.1.2.1). Even then, only a client someone this server trusts
+//! registered (an operator's, or the instance's own) is sent its errors by redirect, with
+//! `state` and `iss`: an origin or dynamically registered client's redirect URI proves nothing,
+//! as whoever crafted the link chose both, so its errors are a page until the person has acted
+//! (RFC 9700 §4.11.2). That is what keeps this endpoint from being an open redirector. In a
+//! popup (`web_message`) that page posts the error to the window that opened it, at exactly the
+//! client's origin, and goes nowhere.
 
 use super::errors::ErrorCode;
+use super::pending::{self, AuthRequest, REQUEST_TTL};
 use super::response::{ResponseMode, ResponseTarget};
 use super::{Provider, client_lookup, pkce, redirect};
 use crate::scopes;
-use crate::store::codes::AuthRequest;
 use crate::store::new_id;
 use crate::web::error::PageError;
 use crate::web::form::FormFields;
 
-/// How long a person has to sign in (or sign up) and consent.
-pub const REQUEST_TTL: i64 = 15 * 60;
-/// Longest `state` or `nonce` accepted; they are stored and echoed.
+/// Longest `state` or `nonce` accepted; they travel in the sealed request and are echoed.
 const MAX_ECHOED_LEN: usize = 2048;
 
-/// Why a request was refused: before the redirect URI is trusted (a page), or after (a
-/// response to the app).
+/// Why a request was refused: in a page for the person, or in a response to the app (by
+/// redirect, or by a page that posts it to the opener).
 #[derive(Debug)]
 pub enum AuthorizeError {
     Page(PageError),
-    Redirect {
+    ToApp {
         target: ResponseTarget,
         code: ErrorCode,
         description: String,
@@ -38,19 +41,16 @@ impl From<PageError> for AuthorizeError {
     }
 }
 
-/// The authorization request in `fields`, validated at `now` and stored, so the pages that
-/// follow carry only its id.
+/// The authorization request in `fields`, validated at `now` and sealed for the pages that
+/// follow.
 pub async fn begin(
     p: &Provider<'_>,
     fields: &FormFields,
     now: i64,
-) -> Result<AuthRequest, AuthorizeError> {
+) -> Result<String, AuthorizeError> {
     let request = validate(p, fields, now).await?;
-    p.store
-        .insert_auth_request(&request)
-        .await
-        .map_err(PageError::from)?;
-    Ok(request)
+    tracing::info!(client_id = %request.client_id, "authorization request accepted");
+    Ok(pending::seal(p, &request)?)
 }
 
 /// Checks every parameter and builds the pending request, valid from `now` for
@@ -70,19 +70,24 @@ async fn validate(
     redirect::check_for_client(&client, redirect_uri)
         .map_err(|e| PageError::BadRedirectUri(e.to_string()))?;
 
-    // From here on the app can be told what is wrong.
+    // From here on the app can be told what is wrong, if that goes nowhere but to the app.
     let mode = ResponseMode::parse(fields.one("response_mode").ok().flatten());
     let mut target = ResponseTarget {
         redirect_uri: redirect_uri.to_owned(),
         mode: mode.unwrap_or(ResponseMode::Query),
         state: None,
     };
-    let fail =
-        |target: &ResponseTarget, code: ErrorCode, description: String| AuthorizeError::Redirect {
-            target: target.clone(),
-            code,
-            description,
-        };
+    let fail = |target: &ResponseTarget, code: ErrorCode, description: String| {
+        if client.kind.is_vouched_for() || target.message_origin().is_some() {
+            AuthorizeError::ToApp {
+                target: target.clone(),
+                code,
+                description,
+            }
+        } else {
+            AuthorizeError::Page(PageError::InvalidRequest(description))
+        }
+    };
     let invalid_request =
         |target: &ResponseTarget, d: String| fail(target, ErrorCode::InvalidRequest, d);
 
@@ -100,7 +105,7 @@ async fn validate(
             "response_mode must be query or web_message".into(),
         ));
     }
-    if target.mode == ResponseMode::WebMessage && redirect::message_target(redirect_uri).is_none() {
+    if target.mode == ResponseMode::WebMessage && target.message_origin().is_none() {
         return Err(invalid_request(
             &target,
             "response_mode=web_message needs an http(s) redirect_uri".into(),

@@ -67,24 +67,23 @@ impl<'a> Provider<'a> {
             issuer: state.settings.issuer_str(),
             proxy_base_url: state.settings.proxy_base_url(),
             origin_clients: state.settings.origin_clients,
+            own_origin: state.settings.public_url.origin().ascii_serialization(),
+            first_party: super::first_party::clients(&state.settings),
         }
     }
 }
 
-/// `GET /oauth/authorize`: stores a valid request and sends the person on to consent (which
-/// signs them in first); a refusal is a page until the redirect URI is trusted, then an error
-/// response to the app.
+/// `GET /oauth/authorize`: seals a valid request and sends the person on to consent (which
+/// signs them in first); a refusal is a page, or an error response to the app where
+/// [`authorize`] says it may have one.
 #[tracing::instrument(name = "oauth.authorize", skip_all)]
 async fn authorize_endpoint(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
     let fields = FormFields::parse(query.unwrap_or_default().as_bytes());
     let p = Provider::of(&state);
     match authorize::begin(&p, &fields, now()).await {
-        Ok(request) => {
-            tracing::info!(client_id = %request.client_id, "authorization request accepted");
-            Redirect::to(&format!("/consent?request={}", request.id)).into_response()
-        }
+        Ok(sealed) => Redirect::to(&format!("/consent?request={sealed}")).into_response(),
         Err(AuthorizeError::Page(e)) => e.into_response(),
-        Err(AuthorizeError::Redirect {
+        Err(AuthorizeError::ToApp {
             target,
             code,
             description,

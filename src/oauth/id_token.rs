@@ -135,8 +135,10 @@ pub async fn sign(
     payload.set_issuer(claims.issuer);
     payload.set_subject(claims.subject);
     payload.set_audience(vec![claims.audience]);
-    payload.set_issued_at(&unix(now));
-    payload.set_expires_at(&unix(now + ID_TOKEN_TTL));
+    // NumericDate claims as JSON integers: josekit's `set_issued_at` writes a float
+    // (`1796172994.0`), which decoders that type NumericDate as an integer reject.
+    payload.set_claim("iat", Some(now.into()))?;
+    payload.set_claim("exp", Some((now + ID_TOKEN_TTL).into()))?;
     payload.set_claim("auth_time", Some(claims.auth_time.into()))?;
     payload.set_claim("amr", Some(AMR.into()))?;
     if let Some(nonce) = claims.nonce {
@@ -155,10 +157,6 @@ pub fn pairwise_subject(client_id: &str, user_id: &str) -> String {
         hash.update(part.as_bytes());
     }
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(hash.finalize())
-}
-
-fn unix(seconds: i64) -> std::time::SystemTime {
-    std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds.max(0) as u64)
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod client_auth;
 pub mod client_lookup;
 pub mod discovery;
 pub mod errors;
+pub mod first_party;
 pub mod grant;
 pub mod http;
 pub mod id_token;
@@ -56,6 +57,10 @@ pub struct Provider<'a> {
     pub proxy_base_url: String,
     /// Whether websites may act as clients identified by their origin.
     pub origin_clients: bool,
+    /// Keyward's own origin, which is never an origin client.
+    pub own_origin: String,
+    /// The apps this instance serves itself ([`first_party`]).
+    pub first_party: Vec<crate::store::clients::Client>,
 }
 
 /// Deletes expired authorization requests, codes, sessions and ceremonies every few minutes.

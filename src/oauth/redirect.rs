@@ -90,7 +90,7 @@ pub fn check_on_origin(origin: &str, requested: &str) -> Result<(), RedirectErro
 pub fn check_for_client(client: &Client, redirect_uri: &str) -> Result<(), RedirectError> {
     match client.kind {
         ClientKind::Origin => check_on_origin(&client.id, redirect_uri),
-        ClientKind::Registered | ClientKind::Dynamic => client
+        ClientKind::Registered | ClientKind::Dynamic | ClientKind::FirstParty => client
             .redirect_uris
             .iter()
             .any(|r| matches_registered(r, redirect_uri))

@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 
 use super::errors::ErrorCode;
+use super::pending::AuthRequest;
 use super::redirect;
-use crate::store::codes::AuthRequest;
 use crate::web::templates::Page;
 
 /// How the response travels.
@@ -49,7 +49,7 @@ pub struct ResponseTarget {
 }
 
 impl ResponseTarget {
-    /// The target of a stored request.
+    /// The target of a pending request.
     pub fn of(request: &AuthRequest) -> ResponseTarget {
         ResponseTarget {
             redirect_uri: request.redirect_uri.clone(),
@@ -74,14 +74,24 @@ impl ResponseTarget {
         )
     }
 
+    /// Where a `web_message` response is posted: the redirect URI's exact origin. `None` when
+    /// the response is a redirect instead (query mode, or a URI that is not a web page).
+    pub fn message_origin(&self) -> Option<String> {
+        match self.mode {
+            ResponseMode::WebMessage => redirect::message_target(&self.redirect_uri),
+            ResponseMode::Query => None,
+        }
+    }
+
     fn deliver(self, issuer: &str, mut params: Vec<(&'static str, String)>) -> Response {
+        let message_origin = self.message_origin();
         if let Some(state) = self.state {
             params.push(("state", state));
         }
         params.push(("iss", issuer.to_owned()));
         let no_store = [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))];
-        match (self.mode, redirect::message_target(&self.redirect_uri)) {
-            (ResponseMode::WebMessage, Some(target_origin)) => {
+        match message_origin {
+            Some(target_origin) => {
                 let message: serde_json::Map<String, serde_json::Value> = params
                     .into_iter()
                     .map(|(k, v)| (k.to_owned(), v.into()))
@@ -92,7 +102,7 @@ impl ResponseTarget {
                 )
                 .into_response()
             }
-            _ => match url::Url::parse(&self.redirect_uri) {
+            None => match url::Url::parse(&self.redirect_uri) {
                 Ok(mut url) => {
                     url.query_pairs_mut().extend_pairs(params);
                     (no_store, Redirect::to(url.as_str())).into_response()

@@ -7,12 +7,12 @@ use super::Provider;
 use super::approve;
 use super::errors::{ErrorCode, OAuthError};
 use super::grant::{self, TokenResponse};
+use super::pending::AuthRequest;
 use super::token_state::{TokenFacts, TokenState, classify};
 use crate::config::MasterKeySource;
 use crate::invalidation::Invalidator;
 use crate::store::Store;
 use crate::store::clients::{Client, ClientKind};
-use crate::store::codes::AuthRequest;
 use crate::store::grants::{Grant, Limits};
 use crate::store::users::User;
 use crate::token_format::{self, TokenKind};
@@ -82,6 +82,8 @@ impl Fixture {
             issuer: "https://kw.example",
             proxy_base_url: "https://kw.example/v1".into(),
             origin_clients: true,
+            own_origin: "https://kw.example".into(),
+            first_party: Vec::new(),
         }
     }
 
@@ -138,7 +140,7 @@ impl Fixture {
             code_challenge: CHALLENGE.into(),
             response_mode: "query".into(),
             created_at: now,
-            expires_at: now + super::authorize::REQUEST_TTL,
+            expires_at: now + super::pending::REQUEST_TTL,
         };
         approve::issue_code(&self.store, &request, grant, now)
             .await

@@ -127,21 +127,24 @@ fn credential_id(raw: &[u8]) -> String {
 /// to their account. Only ever a path on this site.
 fn after_sign_in(request: Option<&str>) -> String {
     match request {
-        Some(id) => format!("/consent?request={id}"),
+        Some(sealed) => format!("/consent?request={sealed}"),
         None => "/account".to_owned(),
     }
 }
 
-/// The answer to a finished sign-in or sign-up: a new session id bound to the person (never
-/// the anonymous one, against session fixation) and where the page goes next.
+/// The answer to a finished sign-in or sign-up with the passkey `passkey_id`: a new session id
+/// bound to the person and that passkey (never the anonymous one, against session fixation)
+/// and where the page goes next.
 async fn signed_in(
     state: &AppState,
     session: &crate::web::session::Session,
     user_id: &str,
+    passkey_id: &str,
     request: Option<&str>,
 ) -> Result<axum::response::Response, crate::web::error::ApiError> {
     use axum::response::IntoResponse as _;
-    let session = crate::web::session::Session::sign_in(state, session, user_id).await?;
+    let session =
+        crate::web::session::Session::sign_in(state, session, user_id, passkey_id).await?;
     let redirect = after_sign_in(request);
     Ok((
         session.cookie(),

@@ -27,10 +27,10 @@ pub async fn page(
     session: Session,
     Query(query): Query<RequestQuery>,
 ) -> Result<Response, PageError> {
-    let request = query.request_id()?;
+    let request = query.sealed()?;
     let (app, csp) = match &request {
-        Some(id) => {
-            let p = pending::load(&Provider::of(&state), id, now()).await?;
+        Some(sealed) => {
+            let p = pending::load(&Provider::of(&state), sealed, now()).await?;
             let csp = Csp::with_form_target(&p.request.redirect_uri);
             (Some(p.app), csp)
         }
@@ -123,7 +123,7 @@ pub async fn finish(
         ))
         .await?;
     tracing::info!("signed in");
-    super::signed_in(&state, &session, &user.id, taken.data.as_deref()).await
+    super::signed_in(&state, &session, &user.id, &row.id, taken.data.as_deref()).await
 }
 
 /// `POST /signout`.

@@ -49,9 +49,13 @@ pub async fn page(
     session: Session,
     Query(query): Query<RequestQuery>,
 ) -> Result<Response, PageError> {
-    let request = query.request_id()?;
+    let request = query.sealed()?;
     let app = match &request {
-        Some(id) => Some(pending::load(&Provider::of(&state), id, now()).await?.app),
+        Some(sealed) => Some(
+            pending::load(&Provider::of(&state), sealed, now())
+                .await?
+                .app,
+        ),
         None => None,
     };
     Ok(form_page(&session, request.as_deref(), app, None, ""))
@@ -93,7 +97,7 @@ pub async fn start(State(state): State<AppState>, form: CsrfForm) -> Result<Resp
     let key = ProviderKey::new(fields.one("key").ok().flatten().unwrap_or_default());
     if let Err(problem) = key_check::check(&state, &key).await {
         let app = match &request {
-            Some(id) => pending::load(&Provider::of(&state), id, now())
+            Some(sealed) => pending::load(&Provider::of(&state), sealed, now())
                 .await
                 .ok()
                 .map(|p| p.app),
@@ -186,5 +190,12 @@ pub async fn finish(
         ))
         .await?;
     tracing::info!("account created");
-    super::signed_in(&state, &session, &user.id, pending.request.as_deref()).await
+    super::signed_in(
+        &state,
+        &session,
+        &user.id,
+        &passkey_row.id,
+        pending.request.as_deref(),
+    )
+    .await
 }

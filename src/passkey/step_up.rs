@@ -1,9 +1,10 @@
 //! Step-up: the signed-in person's passkey again, right before something that matters —
-//! approving an app, replacing the OpenAI key, adding a passkey, deleting the account.
+//! approving an app, letting an app do or spend more, replacing the OpenAI key, adding or
+//! removing a passkey, deleting the account.
 //!
-//! A step-up ceremony is bound to one [`Purpose`] (and, for consent, one authorization
-//! request) and to the browser session that started it, so an assertion made to approve an app
-//! cannot be replayed to delete the account, and vice versa.
+//! A step-up ceremony is bound to one [`Purpose`] (and to the one authorization request, grant
+//! or passkey it is about) and to the browser session that started it, so an assertion made to
+//! approve an app cannot be replayed to delete the account, and vice versa.
 
 use axum::extract::State;
 use axum::response::Response;
@@ -12,7 +13,9 @@ use webauthn_rs::prelude::{PasskeyAuthentication, PublicKeyCredential};
 
 use super::ceremony::{self, Kind};
 use super::{credential_id, decode, record_use, webauthn};
-use crate::oauth::pending::RequestQuery;
+use crate::clock::now;
+use crate::oauth::Provider;
+use crate::oauth::pending::{self, RequestQuery};
 use crate::state::AppState;
 use crate::web::csrf::CsrfJson;
 use crate::web::error::{ApiError, PageError};
@@ -29,26 +32,45 @@ pub enum Purpose {
     ReplaceKey,
     /// Registering another passkey for the account.
     AddPasskey,
+    /// Removing the passkey with this credential id.
+    RemovePasskey(String),
+    /// Raising the limits of the grant with this id (more budget, pace, models or time).
+    RaiseLimits(String),
     /// Deleting the account.
     DeleteAccount,
 }
 
 /// Body of `POST /passkey/step-up/start`. Without `action` (or with `"consent"`) it is a
-/// consent step-up and `request` names the authorization request.
+/// consent step-up and `request` is the sealed authorization request; `target` names the
+/// passkey or grant an account action is about.
 #[derive(Deserialize)]
 pub struct StartBody {
     action: Option<String>,
     request: Option<String>,
+    target: Option<String>,
 }
 
 impl StartBody {
-    fn purpose(&self) -> Result<Purpose, PageError> {
+    async fn purpose(&self, state: &AppState) -> Result<Purpose, PageError> {
+        let target = || {
+            self.target
+                .clone()
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| {
+                    PageError::InvalidForm("The passkey action's target is missing".into())
+                })
+        };
         match self.action.as_deref().unwrap_or("consent") {
-            "consent" => RequestQuery::parse(self.request.as_deref())?
-                .map(Purpose::Consent)
-                .ok_or_else(|| PageError::InvalidForm("The request id is missing".into())),
+            "consent" => {
+                let sealed = RequestQuery::parse(self.request.as_deref())?
+                    .ok_or_else(|| PageError::InvalidForm("The request is missing".into()))?;
+                let pending = pending::load(&Provider::of(state), &sealed, now()).await?;
+                Ok(Purpose::Consent(pending.request.id))
+            }
             "replace_key" => Ok(Purpose::ReplaceKey),
             "add_passkey" => Ok(Purpose::AddPasskey),
+            "remove_passkey" => Ok(Purpose::RemovePasskey(target()?)),
+            "raise_limits" => Ok(Purpose::RaiseLimits(target()?)),
             "delete_account" => Ok(Purpose::DeleteAccount),
             _ => Err(PageError::InvalidForm("Unknown passkey action".into())),
         }
@@ -64,7 +86,7 @@ pub async fn start(
 ) -> Result<Response, ApiError> {
     let CsrfJson { session, body } = request;
     let user = session.user(&state).await?;
-    let purpose = body.purpose()?;
+    let purpose = body.purpose(&state).await?;
     let passkeys = state
         .store
         .passkeys_for_user(&user.id)

@@ -1,5 +1,6 @@
 //! OAuth clients: apps an operator registered, apps that registered themselves (RFC 7591),
-//! and "origin clients" (a website identified by its exact origin, recorded on first consent).
+//! "origin clients" (a website identified by its exact origin, recorded on first consent), and
+//! the instance's own first-party apps (the demo chat, recorded on first consent).
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -16,6 +17,8 @@ pub enum ClientKind {
     Dynamic,
     /// A website whose client_id is its origin: unverified.
     Origin,
+    /// An app this Keyward serves itself (the demo chat at `/demo`): verified.
+    FirstParty,
 }
 
 impl ClientKind {
@@ -25,7 +28,16 @@ impl ClientKind {
             Self::Registered => "registered",
             Self::Dynamic => "dynamic",
             Self::Origin => "origin",
+            Self::FirstParty => "first_party",
         }
+    }
+
+    /// Whether someone this server trusts — its operator, or the instance itself — registered
+    /// the client: shown as verified, and its registered redirect URIs may receive errors before
+    /// the person has acted (RFC 6749 §4.1.2.1). For the others the redirect URI proves nothing,
+    /// since whoever sends the link chose both it and the client (RFC 9700 §4.11.2).
+    pub fn is_vouched_for(self) -> bool {
+        matches!(self, Self::Registered | Self::FirstParty)
     }
 
     fn parse(s: &str) -> Result<Self, StoreError> {
@@ -33,6 +45,7 @@ impl ClientKind {
             "registered" => Ok(Self::Registered),
             "dynamic" => Ok(Self::Dynamic),
             "origin" => Ok(Self::Origin),
+            "first_party" => Ok(Self::FirstParty),
             other => Err(StoreError::Corrupt(format!(
                 "unknown client kind {other:?}"
             ))),
@@ -113,7 +126,8 @@ impl Store {
         })
     }
 
-    /// Records an origin client the first time a person consents to it (no-op afterwards).
+    /// Records an origin or first-party client the first time a person consents to it (no-op
+    /// afterwards).
     pub async fn ensure_client(&self, client: &Client) -> Result<(), StoreError> {
         let row = ClientRow::from(client);
         with_conn!(self, conn => {

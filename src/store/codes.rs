@@ -1,31 +1,12 @@
-//! Pending authorization requests (validated `/oauth/authorize` calls waiting for sign-in and
-//! consent) and authorization codes (single-use, short-lived, hashed).
+//! Answered authorization requests (so a pending request, which travels sealed in the pages'
+//! URLs, is answered once) and authorization codes (single-use, short-lived, hashed).
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::schema::{auth_codes, auth_requests};
+use super::schema::{answered_requests, auth_codes};
 use super::{Store, StoreError, with_conn};
 use crate::clock::now;
-
-/// A validated authorization request, kept server-side while the person signs in and consents,
-/// so the pages only carry its random id.
-#[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = auth_requests)]
-pub struct AuthRequest {
-    pub id: String,
-    pub client_id: String,
-    pub redirect_uri: String,
-    /// Space-separated requested scopes.
-    pub scopes: String,
-    pub state: Option<String>,
-    pub nonce: Option<String>,
-    pub code_challenge: String,
-    /// `query` or `web_message`.
-    pub response_mode: String,
-    pub created_at: i64,
-    pub expires_at: i64,
-}
 
 /// An issued authorization code (by hash) and everything the token endpoint must check.
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
@@ -61,36 +42,33 @@ pub enum CodeClaim {
 }
 
 impl Store {
-    /// Stores a pending authorization request.
-    pub async fn insert_auth_request(&self, req: &AuthRequest) -> Result<(), StoreError> {
-        with_conn!(self, conn => {
-            diesel::insert_into(auth_requests::table).values(req).execute(conn).await?;
-            Ok(())
-        })
-    }
-
-    /// A pending request that has not expired at `now`.
-    pub async fn auth_request(
+    /// Records that the authorization request `id` (valid until `expires_at`) was answered.
+    /// False when it had been already: a concurrent or replayed answer lost.
+    pub async fn mark_request_answered(
         &self,
         id: &str,
-        now: i64,
-    ) -> Result<Option<AuthRequest>, StoreError> {
+        expires_at: i64,
+    ) -> Result<bool, StoreError> {
         with_conn!(self, conn => {
-            Ok(auth_requests::table
-                .find(id)
-                .filter(auth_requests::expires_at.gt(now))
-                .select(AuthRequest::as_select())
-                .first(conn)
-                .await
-                .optional()?)
+            Ok(diesel::insert_into(answered_requests::table)
+                .values((answered_requests::id.eq(id), answered_requests::expires_at.eq(expires_at)))
+                .on_conflict(answered_requests::id)
+                .do_nothing()
+                .execute(conn)
+                .await? == 1)
         })
     }
 
-    /// Removes a pending request once it is answered, so it cannot be answered twice.
-    /// Returns false if it was already gone (a concurrent answer won).
-    pub async fn take_auth_request(&self, id: &str) -> Result<bool, StoreError> {
+    /// Whether the authorization request `id` was answered already.
+    pub async fn request_answered(&self, id: &str) -> Result<bool, StoreError> {
         with_conn!(self, conn => {
-            Ok(diesel::delete(auth_requests::table.find(id)).execute(conn).await? == 1)
+            let found: Option<String> = answered_requests::table
+                .find(id)
+                .select(answered_requests::id)
+                .first(conn)
+                .await
+                .optional()?;
+            Ok(found.is_some())
         })
     }
 
@@ -156,13 +134,14 @@ impl Store {
         })
     }
 
-    /// Deletes expired pending requests, codes, sessions and ceremonies. Spent codes are kept
-    /// for a day so a late replay is still recognised and its tokens revoked.
+    /// Deletes expired answered-request marks, codes, sessions and ceremonies. Spent codes are
+    /// kept for a day so a late replay is still recognised and its tokens revoked; a mark
+    /// outlives nothing it guards (a request cannot be opened after it expires).
     pub async fn purge_expired(&self) -> Result<(), StoreError> {
         use super::schema::{ceremonies, sessions};
         let t = now();
         with_conn!(self, conn => {
-            diesel::delete(auth_requests::table.filter(auth_requests::expires_at.le(t))).execute(conn).await?;
+            diesel::delete(answered_requests::table.filter(answered_requests::expires_at.le(t))).execute(conn).await?;
             diesel::delete(auth_codes::table.filter(auth_codes::expires_at.le(t - 86_400))).execute(conn).await?;
             diesel::delete(sessions::table.filter(sessions::expires_at.le(t))).execute(conn).await?;
             diesel::delete(ceremonies::table.filter(ceremonies::expires_at.le(t))).execute(conn).await?;

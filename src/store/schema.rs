@@ -74,16 +74,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    auth_requests (id) {
+    answered_requests (id) {
         id -> Text,
-        client_id -> Text,
-        redirect_uri -> Text,
-        scopes -> Text,
-        state -> Nullable<Text>,
-        nonce -> Nullable<Text>,
-        code_challenge -> Text,
-        response_mode -> Text,
-        created_at -> BigInt,
         expires_at -> BigInt,
     }
 }
@@ -109,9 +101,9 @@ diesel::table! {
 diesel::table! {
     sessions (id_hash) {
         id_hash -> Text,
-        user_id -> Nullable<Text>,
-        csrf -> Text,
-        auth_time -> Nullable<BigInt>,
+        user_id -> Text,
+        passkey_id -> Text,
+        auth_time -> BigInt,
         created_at -> BigInt,
         expires_at -> BigInt,
     }
@@ -191,7 +183,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     clients,
     grants,
     tokens,
-    auth_requests,
+    answered_requests,
     auth_codes,
     sessions,
     ceremonies,

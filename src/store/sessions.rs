@@ -1,5 +1,6 @@
-//! Browser sessions, stored server-side so any instance can serve any request. The cookie holds
-//! a random id; the store holds only its hash.
+//! Signed-in browser sessions, stored server-side so any instance can serve any request. The
+//! cookie holds a random id; the store holds only its hash. Visitors who have not signed in
+//! have no row (see [`crate::web::session`]).
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -8,16 +9,17 @@ use super::schema::sessions;
 use super::{Store, StoreError, with_conn};
 use crate::clock::now;
 
-/// A browser session: anonymous until a passkey sign-in, then bound to a user.
+/// A signed-in browser session.
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = sessions)]
 pub struct SessionRow {
     pub id_hash: String,
-    pub user_id: Option<String>,
-    /// The session's CSRF token, echoed in every form.
-    pub csrf: String,
-    /// When the person last authenticated with a passkey.
-    pub auth_time: Option<i64>,
+    pub user_id: String,
+    /// The passkey (credential id) that signed the person in: removing it ends the session
+    /// (the foreign key cascades).
+    pub passkey_id: String,
+    /// When the person authenticated with that passkey.
+    pub auth_time: i64,
     pub created_at: i64,
     pub expires_at: i64,
 }

@@ -4,6 +4,12 @@
 //! `Sec-Fetch-Site` where the origin is withheld), and it must carry the session's CSRF
 //! token (a form field `csrf`, or the `X-CSRF-Token` header for JSON), compared in constant
 //! time. `SameSite=Lax` cookies are a third layer, not relied upon.
+//!
+//! The token is derived from the session cookie's id ([`token_for`]) rather than stored, so a
+//! visitor who has not signed in gets protected forms without a row in the store: a
+//! double-submit cookie whose form half is a one-way function of the cookie. A cross-site page
+//! can neither read the cookie (`HttpOnly`) nor Keyward's page, so it cannot produce the token;
+//! and the page shows the token, never the cookie.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
@@ -31,7 +37,14 @@ pub struct CsrfJson<T> {
     pub body: T,
 }
 
-/// Runs both checks; the session must already exist (the page that showed the form made it).
+/// The CSRF token of the session whose cookie holds `session_id`: a labelled SHA-256 of it
+/// (the label keeps it apart from the id's hash, which the store keeps).
+pub(super) fn token_for(session_id: &str) -> String {
+    crate::token_format::hash(&format!("keyward csrf v1\0{session_id}"))
+}
+
+/// Runs both checks; the session's cookie must already exist (the page that showed the form
+/// set it).
 async fn verify(
     state: &AppState,
     headers: &HeaderMap,

@@ -122,9 +122,10 @@ impl PageError {
             ),
             PasskeyRequired => (
                 StatusCode::BAD_REQUEST,
-                "Approving needs your passkey",
-                "Keyward asks for your passkey before an app may use your key. Your browser \
-                 needs JavaScript enabled for passkeys."
+                "This needs your passkey",
+                "Keyward asks for your passkey before an app may use your key or do more with \
+                 it, and before changes to your account's key and passkeys. Your browser needs \
+                 JavaScript enabled for passkeys."
                     .into(),
             ),
             InvalidForm(why) => (

@@ -43,6 +43,11 @@ impl FormFields {
             .ok_or_else(|| FieldError::Missing(name.to_owned()))
     }
 
+    /// Every field, in the order it arrived (to carry a form over to a confirmation page).
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// Every non-empty value of a repeated field (checkbox groups).
     pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.0

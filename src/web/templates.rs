@@ -32,6 +32,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("account.html", include_str!("../../templates/account.html")),
     ("goodbye.html", include_str!("../../templates/goodbye.html")),
     ("limits.html", include_str!("../../templates/limits.html")),
+    (
+        "raise_limits.html",
+        include_str!("../../templates/raise_limits.html"),
+    ),
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {

@@ -1,8 +1,10 @@
 // Keyward's passkey ceremonies (WebAuthn) for the sign-in, sign-up, consent and account pages.
 // Everything else on those pages works without JavaScript. The page hands this script its data
 // in <script type="application/json" id="kw-data">: the CSRF token, the pending request id and,
-// for sign-up, the registration options. A form with data-step-up="ACTION" asks for the passkey
-// before it is sent (approving an app, replacing the key, deleting the account).
+// for sign-up, the registration options. A form with data-step-up="ACTION" (and
+// data-step-up-target="ID" where the action is about one passkey or app) asks for the passkey
+// before it is sent (approving an app, raising its limits, replacing the key, removing a
+// passkey, deleting the account).
 "use strict";
 
 (() => {
@@ -107,9 +109,10 @@
       button.disabled = false;
     }
   };
-  // The step-up: the person's passkey again, bound to one action.
-  const stepUp = async (action) => {
-    const start = await post("/passkey/step-up/start", { action, request: data.request || null });
+  // The step-up: the person's passkey again, bound to one action (and the passkey or app it
+  // is about, for the account's actions).
+  const stepUp = async (action, target) => {
+    const start = await post("/passkey/step-up/start", { action, request: data.request || null, target: target || null });
     const credential = await navigator.credentials.get(requestOptions(start.options));
     return { ceremony: start.ceremony, assertion: assertionJSON(credential) };
   };
@@ -142,7 +145,7 @@
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       busy(button, async () => {
-        const proof = await stepUp(form.dataset.stepUp);
+        const proof = await stepUp(form.dataset.stepUp, form.dataset.stepUpTarget);
         form.elements.ceremony.value = proof.ceremony;
         form.elements.assertion.value = JSON.stringify(proof.assertion);
         form.submit();

@@ -38,8 +38,23 @@ impl Harness {
         action: &str,
         fields: &[(&str, &str)],
     ) -> Page {
+        self.account_step_up_form_for(path, action, None, fields)
+            .await
+    }
+
+    /// [`Harness::account_step_up_form`] for an action about one passkey or app: `target` as
+    /// in the form's `data-step-up-target`.
+    pub async fn account_step_up_form_for(
+        &mut self,
+        path: &str,
+        action: &str,
+        target: Option<&str>,
+        fields: &[(&str, &str)],
+    ) -> Page {
         let csrf = self.account_csrf().await;
-        let (ceremony, assertion) = self.step_up_with(&csrf, &json!({ "action": action })).await;
+        let (ceremony, assertion) = self
+            .step_up_with(&csrf, &json!({ "action": action, "target": target }))
+            .await;
         let mut all = vec![
             ("csrf", csrf.as_str()),
             ("ceremony", ceremony.as_str()),
@@ -47,6 +62,36 @@ impl Harness {
         ];
         all.extend_from_slice(fields);
         self.browser.post_form(path, &all).await
+    }
+
+    /// Submits the form of a page that asks for the passkey before it resends what the person
+    /// submitted (raising an app's limits), as its script does: the step-up for `action` and
+    /// `target`, then the page's own fields with the ceremony and assertion filled in.
+    pub async fn confirm_with_passkey(
+        &mut self,
+        page: &Page,
+        path: &str,
+        action: &str,
+        target: &str,
+    ) -> Page {
+        let fields = page.inputs();
+        let csrf = page.input("csrf").expect("csrf on the confirmation page");
+        let (ceremony, assertion) = self
+            .step_up_with(&csrf, &json!({ "action": action, "target": target }))
+            .await;
+        let filled: Vec<(String, String)> = fields
+            .into_iter()
+            .map(|(name, value)| match name.as_str() {
+                "ceremony" => (name, ceremony.clone()),
+                "assertion" => (name, assertion.clone()),
+                _ => (name, value),
+            })
+            .collect();
+        let filled: Vec<(&str, &str)> = filled
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        self.browser.post_form(path, &filled).await
     }
 
     /// Starts adding a passkey: the step-up with the passkey the person has, then

@@ -139,16 +139,28 @@ impl Page {
 
     /// The value of the first `<input name="NAME" value="…">` on the page.
     pub fn input(&self, name: &str) -> Option<String> {
-        let needle = format!("name=\"{name}\"");
-        self.body.split("<input").skip(1).find_map(|tag| {
-            let tag = &tag[..tag.find('>')?];
-            if !tag.contains(&needle) {
-                return None;
-            }
-            let start = tag.find("value=\"")? + 7;
+        self.inputs()
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
+    }
+
+    /// Every `<input name="…" value="…">` on the page, in page order: (name, value).
+    pub fn inputs(&self) -> Vec<(String, String)> {
+        let attribute = |tag: &str, name: &str| {
+            let marker = format!(" {name}=\"");
+            let start = tag.find(&marker)? + marker.len();
             let end = start + tag[start..].find('"')?;
             Some(unescape(&tag[start..end]))
-        })
+        };
+        self.body
+            .split("<input")
+            .skip(1)
+            .filter_map(|tag| {
+                let tag = &tag[..tag.find('>')?];
+                Some((attribute(tag, "name")?, attribute(tag, "value")?))
+            })
+            .collect()
     }
 
     /// The JSON inside `<script type="application/json" id="ID">`.

@@ -2,9 +2,15 @@
 //! test, dropped with it, and Redis for the shared-limit tests. An unreachable PostgreSQL or
 //! Redis skips the test with a line saying so, except under `CI`, where it fails.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use diesel_async::{AsyncConnection as _, AsyncPgConnection, SimpleAsyncConnection as _};
+use diesel::sql_types::{BigInt, Text};
+use diesel::{QueryableByName, SqliteConnection};
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::{
+    AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _, SimpleAsyncConnection as _,
+};
 use keyward::store::Store;
 
 /// The database a test runs against.
@@ -140,4 +146,56 @@ pub async fn test_store(backend: Backend) -> Option<(Store, TestDb)> {
     let db = test_db(backend).await?;
     let store = Store::open(&db.url).await.expect("open store");
     Some((store, db))
+}
+
+#[derive(QueryableByName)]
+struct TableName {
+    #[diesel(sql_type = Text)]
+    name: String,
+}
+
+#[derive(QueryableByName)]
+struct RowCount {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// The tables Keyward's migrations made, and the row count of each: what a request that must
+/// not write to the store leaves exactly as it was.
+pub async fn row_counts(url: &str) -> BTreeMap<String, i64> {
+    const SQLITE_TABLES: &str = "SELECT name FROM sqlite_master WHERE type = 'table' \
+        AND name NOT LIKE 'sqlite_%' AND name <> '__diesel_schema_migrations'";
+    const POSTGRES_TABLES: &str = "SELECT table_name::text AS name FROM information_schema.tables \
+        WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' \
+        AND table_name <> '__diesel_schema_migrations'";
+    // The same queries on either backend's connection type.
+    macro_rules! count_rows {
+        ($conn:expr, $tables:expr) => {{
+            let conn = &mut $conn;
+            let tables: Vec<TableName> =
+                diesel::sql_query($tables).load(conn).await.expect("tables");
+            let mut counts = BTreeMap::new();
+            for t in tables {
+                let rows: RowCount =
+                    diesel::sql_query(format!("SELECT count(*) AS n FROM \"{}\"", t.name))
+                        .get_result(conn)
+                        .await
+                        .expect("count");
+                counts.insert(t.name, rows.n);
+            }
+            counts
+        }};
+    }
+    match url.strip_prefix("sqlite://") {
+        Some(path) => count_rows!(
+            SyncConnectionWrapper::<SqliteConnection>::establish(path)
+                .await
+                .expect("SQLite"),
+            SQLITE_TABLES
+        ),
+        None => count_rows!(
+            AsyncPgConnection::establish(url).await.expect("PostgreSQL"),
+            POSTGRES_TABLES
+        ),
+    }
 }

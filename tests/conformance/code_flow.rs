@@ -71,7 +71,8 @@ async fn pkce_is_required_and_s256_only(backend: Backend) {
     let Some(h) = Harness::start(backend).await else {
         return;
     };
-    let app = App::origin(ORIGIN);
+    let (client_id, _) = registered(&h, &["https://notes.example/callback"], false).await;
+    let app = App::new(&client_id, "https://notes.example/callback");
     let params = app.params(SCOPE, None);
     for (case, params) in [
         (
@@ -94,7 +95,18 @@ async fn pkce_is_required_and_s256_only(backend: Backend) {
             "invalid_request",
             "{case}"
         );
+        // The same mistake from a client nobody registered: a page, never a redirect.
+        let origin = App::origin(ORIGIN);
+        let page = h.authorize(&with_client(&params, &origin)).await;
+        refused_as_page(&page);
     }
+}
+
+/// `params` sent by `app` instead: its client_id, redirect URI and state.
+fn with_client(params: &[(String, String)], app: &App) -> Vec<(String, String)> {
+    let params = with(params.to_vec(), "client_id", &app.client_id);
+    let params = with(params, "redirect_uri", &app.redirect_uri);
+    with(params, "state", &app.state)
 }
 
 async fn wrong_or_missing_verifier_fails_and_spends_the_code(backend: Backend) {
@@ -315,6 +327,36 @@ async fn reused_refresh_token_revokes_the_family(backend: Backend) {
     );
 }
 
+async fn refresh_reuse_racing_its_rotation_leaves_nothing_alive(backend: Backend) {
+    let Some(mut h) = Harness::start(backend).await else {
+        return;
+    };
+    let mut app = App::origin(ORIGIN);
+    for round in 0..4 {
+        app.renew();
+        let tokens = h.tokens(&app, "openai.chat openid offline_access").await;
+        let presented = refresh(&app, tokens["refresh_token"].as_str().unwrap());
+        // The same refresh token twice at once: one rotation, one reuse.
+        let (a, b) = tokio::join!(h.token(&presented), h.token(&presented));
+        let mut issued = vec![tokens["access_token"].as_str().unwrap().to_owned()];
+        for (status, body) in [a, b] {
+            if status == StatusCode::OK {
+                issued.push(body["access_token"].as_str().unwrap().to_owned());
+            } else {
+                assert_eq!(body["error"], "invalid_grant", "round {round}: {body}");
+            }
+        }
+        // Whoever won, the reuse revoked every token of the authorization, the winner's too.
+        for token in &issued {
+            assert_eq!(
+                userinfo_status(&h, token).await,
+                StatusCode::UNAUTHORIZED,
+                "round {round}: a token of a reused refresh token's family is still alive"
+            );
+        }
+    }
+}
+
 async fn origin_clients(backend: Backend) {
     let Some(h) = Harness::start(backend).await else {
         return;
@@ -384,10 +426,14 @@ async fn state_and_iss_round_trip(backend: Backend) {
     let Some(mut h) = Harness::start(backend).await else {
         return;
     };
-    let mut app = App::origin(ORIGIN);
+    let (client_id, _) = registered(&h, &["https://notes.example/callback"], false).await;
+    let mut app = App::new(&client_id, "https://notes.example/callback");
     app.state = "a b&c=d/é?+%20~".into();
     // Harness::code checks state and iss on the success response.
     h.code(&app, SCOPE).await;
+    let mut origin = App::origin(ORIGIN);
+    origin.state = app.state.clone();
+    h.code(&origin, SCOPE).await;
     // And on every error response.
     let page = h
         .authorize(&with(
@@ -404,15 +450,135 @@ async fn state_and_iss_round_trip(backend: Backend) {
         redirected_error(&h, &app, &page),
         "unsupported_response_type"
     );
-    // Deny.
-    let request = h.request_id(&app.params(SCOPE, None)).await;
-    let consent = h.consent_page(&request).await;
-    let csrf = consent.input("csrf").unwrap();
-    let denied = h
+    // Deny: after the person acted, the answer goes to any app, registered or not.
+    for app in [&app, &origin] {
+        let request = h.request_id(&app.params(SCOPE, None)).await;
+        let consent = h.consent_page(&request).await;
+        let csrf = consent.input("csrf").unwrap();
+        let denied = h
+            .browser
+            .post_form("/consent/deny", &[("csrf", &csrf), ("request", &request)])
+            .await;
+        assert_eq!(redirected_error(&h, app, &denied), "access_denied");
+    }
+}
+
+/// RFC 9700 §4.11.2: for a client nobody registered, the redirect URI proves nothing (an
+/// attacker picks both), so no error is redirected before the person has acted.
+async fn unregistered_clients_are_never_redirected_to(backend: Backend) {
+    let Some(h) = Harness::start_with(backend, |s| s.dynamic_registration = true).await else {
+        return;
+    };
+    // The reported link, as an attacker would send it.
+    let page = h
         .browser
-        .post_form("/consent/deny", &[("csrf", &csrf), ("request", &request)])
+        .get(
+            "/oauth/authorize?client_id=https://evil.example\
+             &redirect_uri=https://evil.example/phish&response_type=token",
+        )
         .await;
-    assert_eq!(redirected_error(&h, &app, &denied), "access_denied");
+    refused_as_page(&page);
+    assert!(!page.body.contains("evil.example/phish"), "{}", page.body);
+
+    let attacker = App::new("https://evil.example", "https://evil.example/phish");
+    let r = h
+        .http
+        .post(format!("{}/oauth/register", h.issuer()))
+        .json(&serde_json::json!({ "redirect_uris": ["https://dyn.example/phish"] }))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = r.json().await.unwrap();
+    let dynamic = App::new(
+        body["client_id"].as_str().unwrap(),
+        "https://dyn.example/phish",
+    );
+    for app in [&attacker, &dynamic] {
+        let params = app.params(SCOPE, None);
+        for (case, params) in [
+            ("token", with(params.clone(), "response_type", "token")),
+            ("no response_type", without(params.clone(), "response_type")),
+            (
+                "unknown scope",
+                with(params.clone(), "scope", "no.such.scope"),
+            ),
+            ("no scope", without(params.clone(), "scope")),
+            ("no PKCE", without(params.clone(), "code_challenge")),
+            (
+                "plain PKCE",
+                with(params.clone(), "code_challenge_method", "plain"),
+            ),
+            (
+                "response_mode",
+                with(params.clone(), "response_mode", "fragment"),
+            ),
+            (
+                "long state",
+                with(params.clone(), "state", &"s".repeat(3000)),
+            ),
+        ] {
+            let page = h.authorize(&params).await;
+            refused_as_page(&page);
+            assert!(
+                !page.body.contains(&app.redirect_uri),
+                "{case}: the page does not link to the target"
+            );
+        }
+    }
+    // In a popup (web_message) the error is a page too: it posts the answer to the window that
+    // opened it, at exactly the client's origin, and goes nowhere.
+    let page = h
+        .authorize(&attacker.params("no.such.scope", Some("web_message")))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.location().is_none());
+    let data = page.script_json("kw-response").expect("response data");
+    assert_eq!(data["targetOrigin"], "https://evil.example");
+    assert_eq!(data["message"]["response"]["error"], "invalid_scope");
+}
+
+/// Keyward's own pages are not a website that may ask for a person's key; the demo chat at
+/// `/demo` is a client the instance registers itself, and the consent screen names it.
+async fn own_origin_is_no_client_and_the_demo_is_first_party(backend: Backend) {
+    let Some(mut h) = Harness::start(backend).await else {
+        return;
+    };
+    let own = App::origin(h.issuer());
+    let page = h.authorize(&own.params(SCOPE, None)).await;
+    refused_as_page(&page);
+    assert!(page.body.contains("Unknown app"));
+
+    let demo = App::new("keyward-demo", &format!("{}/demo", h.issuer()));
+    let request = h.request_id(&demo.params(SCOPE, None)).await;
+    h.sign_up(Some(&request)).await;
+    let consent = h.consent_page(&request).await;
+    assert_eq!(consent.status, StatusCode::OK, "{}", consent.body);
+    let text = consent.text();
+    assert!(
+        text.contains("Keyward demo chat wants to use your OpenAI key"),
+        "{text}"
+    );
+    assert!(text.contains("Part of this Keyward"), "{text}");
+    assert!(!text.contains("Unverified"), "{text}");
+    assert!(!text.contains("has not verified this app"), "{text}");
+    // A registered client: its errors go back to it (after its redirect URI checked out).
+    let page = h
+        .authorize(&with(demo.params(SCOPE, None), "scope", "no.such.scope"))
+        .await;
+    assert_eq!(redirected_error(&h, &demo, &page), "invalid_scope");
+    // And only at its registered address.
+    let elsewhere = App::new("keyward-demo", &format!("{}/account", h.issuer()));
+    refused_as_page(&h.authorize(&elsewhere.params(SCOPE, None)).await);
+    drop(h);
+
+    // Without the demo there is no demo client.
+    let Some(h) = Harness::start_with(backend, |s| s.demo = false).await else {
+        return;
+    };
+    let demo = App::new("keyward-demo", &format!("{}/demo", h.issuer()));
+    let page = h.authorize(&demo.params(SCOPE, None)).await;
+    refused_as_page(&page);
+    assert!(page.body.contains("Unknown app"));
 }
 
 async fn no_open_redirect_on_errors(backend: Backend) {
@@ -773,10 +939,22 @@ on_both_backends!(
 on_both_backends!(code_lifetime_and_binding, codes_are_short_lived_and_bound);
 on_both_backends!(code_replay, replayed_code_fails_and_revokes_its_tokens);
 on_both_backends!(refresh_reuse, reused_refresh_token_revokes_the_family);
+on_both_backends!(
+    refresh_reuse_race,
+    refresh_reuse_racing_its_rotation_leaves_nothing_alive
+);
 on_both_backends!(origin_client_rules, origin_clients);
 on_both_backends!(origin_clients_off, origin_clients_can_be_switched_off);
 on_both_backends!(state_and_iss, state_and_iss_round_trip);
 on_both_backends!(no_open_redirect, no_open_redirect_on_errors);
+on_both_backends!(
+    unregistered_no_redirect,
+    unregistered_clients_are_never_redirected_to
+);
+on_both_backends!(
+    own_origin_and_demo,
+    own_origin_is_no_client_and_the_demo_is_first_party
+);
 on_both_backends!(web_message, web_message_posts_to_the_exact_origin);
 on_both_backends!(confidential_client_auth, confidential_clients_authenticate);
 on_both_backends!(registration, dynamic_registration);

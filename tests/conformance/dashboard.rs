@@ -495,20 +495,47 @@ async fn passkeys_add_rename_remove_never_the_last(backend: Backend) {
             .contains("renamed passkey “Phone” to “My phone”")
     );
 
-    // Remove the sign-up passkey: it no longer opens the account; the phone's does.
+    // Removing a passkey needs a passkey: the session alone changes nothing.
+    let remove_first = format!("/account/passkeys/{first}/remove");
+    let refused = h.account_form(&remove_first, &[]).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(refused.text().contains("This needs your passkey"));
+    // Nor does a step-up made to remove another passkey.
+    let wrong_target = h
+        .account_step_up_form_for(&remove_first, "remove_passkey", Some(&second), &[])
+        .await;
+    assert_eq!(wrong_target.status, StatusCode::BAD_REQUEST);
+    let page = h.account().await;
+    assert_eq!(
+        form_targets(&page, "/account/passkeys/", "/rename").len(),
+        2
+    );
+
+    // The phone signs in, in its own browser, and removes the sign-up passkey: it no longer
+    // opens the account, and the laptop's session, which it opened, ends with it.
+    let laptop = std::mem::replace(&mut h.browser, Browser::new(&h.server.url));
+    let laptop_passkeys = std::mem::replace(&mut h.passkeys, phone);
+    assert_eq!(h.sign_in(None).await, "/account");
     let removed = h
-        .account_form(&format!("/account/passkeys/{first}/remove"), &[])
+        .account_step_up_form_for(&remove_first, "remove_passkey", Some(&first), &[])
         .await;
     assert_eq!(removed.status, StatusCode::SEE_OTHER, "{}", removed.body);
     assert!(h.account().await.text().contains("Removed a passkey"));
-    h.browser = Browser::new(&h.server.url);
+    assert_eq!(
+        laptop.get("/account").await.location(),
+        Some("/signin"),
+        "the session the removed passkey opened has ended"
+    );
+    let mut phone = std::mem::replace(&mut h.passkeys, laptop_passkeys);
+    let phone_browser = std::mem::replace(&mut h.browser, Browser::new(&h.server.url));
     let refused = h.try_sign_in(None).await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST);
     assert!(refused.text().contains("not registered here"));
     std::mem::swap(&mut h.passkeys, &mut phone);
-    assert_eq!(h.sign_in(None).await, "/account");
+    h.browser = phone_browser;
 
     // Now the phone's passkey is the last one.
+    assert_eq!(h.sign_in(None).await, "/account");
     let page = h.account().await;
     assert!(page.text().contains("This is your only passkey"));
     let last = h
@@ -521,6 +548,136 @@ async fn passkeys_add_rename_remove_never_the_last(backend: Backend) {
             .text()
             .contains("<strong>My phone</strong>")
     );
+}
+
+async fn removing_this_browsers_passkey_signs_it_out(backend: Backend) {
+    let Some(mut h) = Harness::start(backend).await else {
+        return;
+    };
+    h.sign_up(None).await;
+    let mut phone = Passkeys::default();
+    let added = h.add_passkey(&mut phone, "Phone").await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+    let page = h.account().await;
+    let ids = form_targets(&page, "/account/passkeys/", "/remove");
+    assert_eq!(ids.len(), 2);
+    assert_eq!(
+        page.text().matches("this one included").count(),
+        1,
+        "the dashboard says which passkey signed this browser in"
+    );
+    // The sign-up passkey (listed first) opened this session.
+    let path = format!("/account/passkeys/{}/remove", ids[0]);
+    let removed = h
+        .account_step_up_form_for(&path, "remove_passkey", Some(&ids[0]), &[])
+        .await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER, "{}", removed.body);
+    assert_eq!(removed.location(), Some("/signin"));
+    assert!(removed.header("set-cookie").unwrap().contains("Max-Age=0"));
+    assert_eq!(h.account().await.location(), Some("/signin"));
+    h.passkeys = phone;
+    assert_eq!(h.sign_in(None).await, "/account");
+    let page = h.account().await;
+    assert_eq!(
+        form_targets(&page, "/account/passkeys/", "/rename").len(),
+        1
+    );
+    assert!(page.text().contains("<strong>Phone</strong>"));
+}
+
+async fn raising_limits_needs_the_passkey_lowering_does_not(backend: Backend) {
+    let Some(mut h) = Harness::start(backend).await else {
+        return;
+    };
+    let (token, grant) = app_with_token(&mut h, ORIGIN).await;
+    let path = format!("/account/apps/{grant}/limits");
+    let store = h.server.state.store.clone();
+    let limits_now = async || store.grant(&grant).await.unwrap().unwrap().limits;
+    // Lowering is one click.
+    let lowered = [
+        ("budget_usd", "5"),
+        ("rpm", "60"),
+        ("models", "gpt-4o-mini"),
+        ("lifetime", "keep"),
+    ];
+    let saved = h.account_form(&path, &lowered).await;
+    assert_eq!(saved.location(), Some("/account?done=limits_saved#apps"));
+    let low = limits_now().await;
+    assert_eq!(chat(&h, &token, "gpt-4o").await, StatusCode::FORBIDDEN);
+
+    // Each raise, with the session alone: a page that says what it raises and asks for the
+    // passkey; nothing changes.
+    let with = |name: &'static str, value: &'static str| -> Vec<(&str, &str)> {
+        lowered
+            .iter()
+            .map(|&(n, v)| if n == name { (n, value) } else { (n, v) })
+            .collect()
+    };
+    for (case, fields, says) in [
+        (
+            "higher budget",
+            with("budget_usd", "50"),
+            "budget $50.00 a month",
+        ),
+        ("no budget", with("budget_usd", ""), "no budget"),
+        ("faster", with("rpm", "100"), "100 requests a minute"),
+        (
+            "another model",
+            with("models", "gpt-4o"),
+            "gpt-4o-mini → gpt-4o",
+        ),
+        ("any model", with("models", "*"), "any model"),
+        (
+            "until revoked",
+            with("lifetime", "forever"),
+            "until revoked",
+        ),
+        ("longer", with("lifetime", "90d"), "→ until"),
+    ] {
+        let page = h.account_form(&path, &fields).await;
+        assert_eq!(page.status, StatusCode::OK, "{case}: {}", page.body);
+        let text = page.text();
+        assert!(text.contains("do more?"), "{case}: {text}");
+        assert!(text.contains(says), "{case}: {text}");
+        assert!(
+            page.body.contains(&format!(
+                "data-step-up=\"raise_limits\" data-step-up-target=\"{grant}\""
+            )),
+            "{case}"
+        );
+        assert_eq!(limits_now().await, low, "{case}: nothing changed");
+    }
+    assert_eq!(chat(&h, &token, "gpt-4o").await, StatusCode::FORBIDDEN);
+
+    // A passkey confirmation made for another app's limits raises nothing.
+    let raise = with("models", "*");
+    let page = h.account_form(&path, &raise).await;
+    let elsewhere = h
+        .confirm_with_passkey(&page, &path, "raise_limits", "another-grant")
+        .await;
+    assert_eq!(
+        elsewhere.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        elsewhere.body
+    );
+    assert_eq!(limits_now().await, low);
+
+    // With the passkey the raise applies from the app's next request.
+    let page = h.account_form(&path, &raise).await;
+    let saved = h
+        .confirm_with_passkey(&page, &path, "raise_limits", &grant)
+        .await;
+    assert_eq!(
+        saved.location(),
+        Some("/account?done=limits_saved#apps"),
+        "{}",
+        saved.body
+    );
+    assert!(limits_now().await.models.is_empty());
+    assert_eq!(chat(&h, &token, "gpt-4o").await, StatusCode::OK);
+    let page = follow(&h, &saved).await;
+    assert!(page.text().contains("gpt-4o-mini → any model"));
 }
 
 async fn delete_account_erases_everything(backend: Backend) {
@@ -693,6 +850,14 @@ on_both_backends!(
 );
 on_both_backends!(passkeys, passkeys_add_rename_remove_never_the_last);
 on_both_backends!(delete_account, delete_account_erases_everything);
+on_both_backends!(
+    remove_own_passkey,
+    removing_this_browsers_passkey_signs_it_out
+);
+on_both_backends!(
+    raise_limits,
+    raising_limits_needs_the_passkey_lowering_does_not
+);
 on_both_backends!(csrf, every_post_needs_the_csrf_token);
 on_both_backends!(
     other_people,

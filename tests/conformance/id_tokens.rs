@@ -71,6 +71,13 @@ async fn subjects_are_pairwise_and_keys_rotate(backend: Backend) {
     let tokens = h.tokens(&first, SCOPE).await;
     let old_token = tokens["id_token"].as_str().unwrap().to_owned();
     let sub_one = verify(&h, &first.client_id, &old_token).await;
+    // NumericDate claims are JSON integers (RFC 7519 allows fractions, but decoders that type
+    // them as integers reject `1796172994.0`).
+    let payload: serde_json::Value =
+        serde_json::from_slice(&decode_base64url(old_token.split('.').nth(1).unwrap())).unwrap();
+    for claim in ["iat", "exp", "auth_time"] {
+        assert!(payload[claim].is_i64(), "{claim}: {}", payload[claim]);
+    }
 
     let second = App::origin("https://two.example");
     let tokens = h.tokens(&second, SCOPE).await;

@@ -4,8 +4,9 @@
 //! rotation, re-consent, and a clear page for every failure.
 
 use keyward::token_format::{self, TokenKind};
-use keyward_testkit::app::{App, param};
+use keyward_testkit::app::{App, param, query};
 use keyward_testkit::browser::Browser;
+use keyward_testkit::db::row_counts;
 use keyward_testkit::harness::{DEFAULT_LIMITS, GOOD_KEY, Harness, SCOPE};
 use keyward_testkit::{Backend, on_both_backends};
 use reqwest::StatusCode;
@@ -505,7 +506,8 @@ async fn consent_sets_limits_and_reuses_the_grant(backend: Backend) {
         )
         .await;
     assert_eq!(bare.status, StatusCode::BAD_REQUEST);
-    assert!(bare.body.contains("Approving needs your passkey"));
+    assert!(bare.body.contains("This needs your passkey"));
+    assert!(bare.body.contains("before an app may use your key"));
     let done = h
         .approve(
             &request,
@@ -675,7 +677,71 @@ async fn landing_assets_and_sign_out(backend: Backend) {
     assert_eq!(h.browser.get("/account").await.location(), Some("/signin"));
 }
 
+/// Anyone can send GETs: none of them may write to the store (SQLite has one writer). The
+/// pending authorization request travels sealed in the URL and a session is created only by a
+/// state-changing step, so a visitor who only looks leaves the store as it was.
+async fn anonymous_gets_write_nothing(backend: Backend) {
+    let Some(mut h) = Harness::start(backend).await else {
+        return;
+    };
+    let url = h.server.db.url.clone();
+    let before = row_counts(&url).await;
+    let app = App::origin(ORIGIN);
+    let request = h.request_id(&app.params(SCOPE, None)).await;
+    let pages = [
+        "/".to_owned(),
+        "/signin".to_owned(),
+        "/signup".to_owned(),
+        "/account".to_owned(),
+        "/demo".to_owned(),
+        format!("/consent?request={request}"),
+        format!("/signin?request={request}"),
+        format!("/signup?request={request}"),
+        "/consent?request=not-a-request".to_owned(),
+        "/.well-known/openid-configuration".to_owned(),
+        "/oauth/jwks".to_owned(),
+        "/healthz".to_owned(),
+        "/readyz".to_owned(),
+    ];
+    for path in &pages {
+        // The same browser again and again, and a new visitor each time.
+        for browser in [&h.browser, &Browser::new(&h.server.url)] {
+            let page = browser.get(path).await;
+            assert!(page.status.as_u16() < 500, "{path}: {}", page.status);
+        }
+    }
+    for _ in 0..5 {
+        Browser::new(&h.server.url)
+            .get(&format!(
+                "/oauth/authorize?{}",
+                query(&app.params(SCOPE, None))
+            ))
+            .await;
+    }
+    assert_eq!(
+        row_counts(&url).await,
+        before,
+        "anonymous GETs wrote to the store"
+    );
+
+    // The pages still work from there; and a signed-in person's GETs write nothing either.
+    h.sign_up(Some(&request)).await;
+    let signed_in = row_counts(&url).await;
+    for path in &pages {
+        let page = h.browser.get(path).await;
+        assert!(page.status.as_u16() < 500, "{path}: {}", page.status);
+    }
+    assert_eq!(
+        row_counts(&url).await,
+        signed_in,
+        "signed-in GETs wrote to the store"
+    );
+    let done = h.approve(&request, DEFAULT_LIMITS).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+}
+
 on_both_backends!(csrf, csrf_on_forms_and_json);
+on_both_backends!(anonymous_gets, anonymous_gets_write_nothing);
 on_both_backends!(ceremony_replay, replayed_ceremonies_fail);
 on_both_backends!(cross_instance, ceremonies_and_codes_cross_instances);
 on_both_backends!(sign_up_key_check, sign_up_explains_bad_keys);

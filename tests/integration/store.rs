@@ -6,7 +6,7 @@ use keyward::clock::now;
 use keyward::config::MasterKeySource;
 use keyward::store::ceremonies::Ceremony;
 use keyward::store::clients::{Client, ClientKind};
-use keyward::store::codes::{AuthCode, AuthRequest, CodeClaim};
+use keyward::store::codes::{AuthCode, CodeClaim};
 use keyward::store::grants::{Grant, Limits};
 use keyward::store::passkeys::PasskeyRow;
 use keyward::store::reservations::NewReservation;
@@ -337,28 +337,23 @@ on_both_backends!(concurrent_refresh_has_one_winner, |store| {
 
 on_both_backends!(codes_are_single_use, |store| {
     let g = grant(&store, Limits::default()).await;
-    let req = AuthRequest {
-        id: "req-1".into(),
-        client_id: g.client_id.clone(),
-        redirect_uri: "https://notes.example/cb".into(),
-        scopes: "openai.chat".into(),
-        state: Some("xyz".into()),
-        nonce: None,
-        code_challenge: "challenge".into(),
-        response_mode: "query".into(),
-        created_at: now(),
-        expires_at: now() + 600,
-    };
-    store.insert_auth_request(&req).await.unwrap();
-    assert_eq!(
-        store.auth_request("req-1", now()).await.unwrap().unwrap(),
-        req
-    );
-    assert!(store.take_auth_request("req-1").await.unwrap());
+    // Pending requests travel sealed in URLs; the store only marks answered ones.
+    assert!(!store.request_answered("req-1").await.unwrap());
     assert!(
-        !store.take_auth_request("req-1").await.unwrap(),
+        store
+            .mark_request_answered("req-1", now() + 600)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .mark_request_answered("req-1", now() + 600)
+            .await
+            .unwrap(),
         "a request is answered once"
     );
+    assert!(store.request_answered("req-1").await.unwrap());
+    assert!(store.mark_request_answered("old", now() - 1).await.unwrap());
     let code = |hash: &str, expires_at: i64| AuthCode {
         hash: hash.into(),
         grant_id: g.id.clone(),
@@ -418,23 +413,50 @@ on_both_backends!(codes_are_single_use, |store| {
         ),
         "spent codes are remembered"
     );
+    assert!(
+        store.request_answered("req-1").await.unwrap(),
+        "answered marks are kept until their request expires"
+    );
+    assert!(!store.request_answered("old").await.unwrap());
 });
 
 on_both_backends!(sessions_and_ceremonies, |store| {
     let u = user(&store).await;
+    for id in ["laptop", "phone"] {
+        store
+            .insert_passkey(&PasskeyRow {
+                id: id.into(),
+                user_id: u.id.clone(),
+                name: id.into(),
+                passkey: "{}".into(),
+                created_at: now(),
+                last_used_at: None,
+            })
+            .await
+            .unwrap();
+    }
     let s = SessionRow {
         id_hash: "sess".into(),
-        user_id: Some(u.id.clone()),
-        csrf: "csrf".into(),
-        auth_time: Some(now()),
+        user_id: u.id.clone(),
+        passkey_id: "laptop".into(),
+        auth_time: now(),
         created_at: now(),
         expires_at: now() + 3600,
     };
     store.insert_session(&s).await.unwrap();
-    assert_eq!(
-        store.session("sess").await.unwrap().unwrap().user_id,
-        Some(u.id.clone())
-    );
+    assert_eq!(store.session("sess").await.unwrap().unwrap().user_id, u.id);
+    // A session ends with the passkey that opened it, and only with that one.
+    store
+        .insert_session(&SessionRow {
+            id_hash: "by-phone".into(),
+            passkey_id: "phone".into(),
+            ..s.clone()
+        })
+        .await
+        .unwrap();
+    assert!(store.remove_passkey(&u.id, "phone").await.unwrap());
+    assert!(store.session("by-phone").await.unwrap().is_none());
+    assert!(store.session("sess").await.unwrap().is_some());
     store
         .insert_session(&SessionRow {
             id_hash: "old".into(),

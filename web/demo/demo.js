@@ -13,6 +13,9 @@ import {
 } from "/sdk.js";
 
 const MODEL_KEY = "keyward-demo:model";
+// The demo is a client this Keyward registers itself (src/oauth/first_party.rs), not an origin
+// client: Keyward's own origin never is one.
+const CLIENT = { clientId: "keyward-demo", redirectUri: `${location.origin}/demo` };
 const PREFERRED_MODELS = ["gpt-4o-mini", "gpt-4.1-mini", "gpt-4o", "gpt-4.1"];
 
 /** @param {string} id */
@@ -123,7 +126,7 @@ function describeSignInError(err) {
 
 ui.signin.addEventListener("click", () => {
   // requestOpenAIAPI() runs first, synchronously within the click, so the popup is allowed.
-  const pending = requestOpenAIAPI();
+  const pending = requestOpenAIAPI(CLIENT);
   clearError();
   ui.signin.disabled = true;
   setStatus("Waiting for you to approve this app in the Keyward popup…");
@@ -141,14 +144,14 @@ ui.signin.addEventListener("click", () => {
 ui.signinRedirect.addEventListener("click", () => {
   clearError();
   setStatus("Taking you to Keyward…");
-  requestOpenAIAPI({ mode: "redirect" }).catch((err) => showError(describeSignInError(err).text));
+  requestOpenAIAPI({ ...CLIENT, mode: "redirect" }).catch((err) => showError(describeSignInError(err).text));
 });
 
 ui.signout.addEventListener("click", async () => {
   ui.signout.disabled = true;
   clearError();
   try {
-    await signOut();
+    await signOut(CLIENT);
   } finally {
     ui.signout.disabled = false;
     signedOutUi();
@@ -158,7 +161,7 @@ ui.signout.addEventListener("click", async () => {
 
 /** The grant is gone (revoked by the person on their Keyward dashboard, or expired). */
 async function accessRevoked() {
-  await signOut().catch(() => {});
+  await signOut(CLIENT).catch(() => {});
   signedOutUi();
   showError("This app's access was revoked — sign in again.");
   setStatus("");
@@ -451,7 +454,7 @@ async function start() {
     showError(describeSignInError(err).text);
     return;
   }
-  const cached = getCachedOpenAIAPI();
+  const cached = getCachedOpenAIAPI(CLIENT);
   if (cached) return signedIn(cached);
   signedOutUi();
   setStatus("");

@@ -39,6 +39,11 @@ test("the /demo chat: sign in, only the allowed models, a streamed reply, sign o
   const popup = await popupFrom(context, device, () => demo.getByRole("button", { name: "Sign in with OpenAI" }).click());
   await popup.waitForURL(/\/signin\?/);
   await signUp(popup, key);
+  // The demo is part of this Keyward (a client it registers itself), named as such: not an
+  // unverified website.
+  await popup.getByRole("heading", { name: "Keyward demo chat wants to use your OpenAI key", level: 1 }).waitFor();
+  assert.equal(await popup.locator(".badge.verified").textContent(), "Part of this Keyward");
+  assert.equal(await popup.locator(".badge.unverified").count(), 0);
   const closed = popup.waitForEvent("close");
   await approve(popup, { models: allowed });
   await closed;

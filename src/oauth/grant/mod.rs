@@ -2,9 +2,10 @@
 //! they share: the token response, minting tokens for a live grant, and revoking a misused
 //! token family.
 //!
-//! Codes and refresh tokens are single-use and claimed atomically before anything else is
-//! checked, so a failed attempt spends them too; presenting one a second time revokes every
-//! token it issued (RFC 9700 §4.14.2).
+//! Codes and refresh tokens are single-use and claimed atomically once the request's form is
+//! well formed, before anything else is checked, so a failed attempt spends them too;
+//! presenting one a second time revokes every token it issued (RFC 9700 §4.14.2), including
+//! tokens the first presentation stores after that revocation (both grants look again).
 
 pub mod authorization_code;
 pub mod refresh_token;
