@@ -200,16 +200,22 @@ async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
 }
 
 async fn serve(settings: Settings) -> Result<(), CliError> {
+    // The port first: a taken one must fail before anything is written to disk.
+    let listener = keyward::app::bind(settings.listen).await?;
     let state = AppState::open(settings).await?;
-    let server = Server::bind(state.clone()).await?;
+    let server = Server::with_listener(listener, state.clone());
     let addr = server.local_addr()?;
+    let settings = &state.settings;
     tracing::info!(
         listen = %addr,
-        url = %state.settings.public_url,
-        proxy = %state.settings.proxy_base_url(),
+        url = %settings.public_url,
+        proxy = %settings.proxy_base_url(),
+        upstream = %settings.upstream,
         store = ?state.store.kind(),
-        "Keyward is listening on {}",
-        state.settings.public_url
+        "Keyward is listening on {}, forwarding {} to {}",
+        settings.public_url,
+        settings.proxy_base_url(),
+        settings.upstream
     );
     Ok(server.run(shutdown_signal()).await?)
 }
