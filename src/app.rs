@@ -47,17 +47,17 @@ pub struct Server {
     state: AppState,
 }
 
-impl Server {
-    /// Binds the listen address.
-    pub async fn bind(state: AppState) -> Result<Server, StartError> {
-        let addr = state.settings.listen;
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| StartError::Bind { addr, source })?;
-        Ok(Server { listener, state })
-    }
+/// Binds the listen address. `keyward serve` calls it before [`AppState::open`], so a taken
+/// port or a wrong address fails before anything is written (data directory, master key,
+/// signing key).
+pub async fn bind(addr: std::net::SocketAddr) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })
+}
 
-    /// Serves on an already bound listener.
+impl Server {
+    /// Serves on an already bound listener ([`bind`]).
     pub fn with_listener(listener: TcpListener, state: AppState) -> Server {
         Server { listener, state }
     }

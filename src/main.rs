@@ -13,11 +13,13 @@ use keyward::app::{AppState, Server, shutdown_signal};
 use keyward::config::{CommonArgs, MASTER_KEY_ENV, MasterKeyArgs, Settings, SettingsArgs};
 use keyward::invalidation::{Invalidation, Invalidator};
 use keyward::oauth::id_token::{SigningError, rotate_signing_key};
-use keyward::oauth::registration::{NewClient, RegisterError, register};
-use keyward::store::clients::ClientKind;
+use keyward::oauth::registration::{ClientChanges, NewClient, RegisterError, register, update};
+use keyward::store::clients::{Client, ClientKind};
+use keyward::store::grants::ClientActivity;
 use keyward::store::{Store, StoreError};
 use keyward::vault::rotate::RotateError;
 use keyward::vault::{KeyRing, MasterKey, Vault, VaultError, rotate};
+use keyward::web::templates::utc_datetime;
 
 /// Keyward lets people sign in to AI apps with their own OpenAI API key; the app never sees the
 /// key. It is an OAuth 2.0 authorization server (passkeys, consent, PKCE) with an
@@ -43,7 +45,7 @@ enum Command {
     /// Manage the master key ring that seals people's provider keys.
     #[command(subcommand)]
     Vault(VaultCommand),
-    /// Register, list and remove the apps (OAuth clients) this server knows.
+    /// Register, list, change and remove the apps (OAuth clients) this server knows.
     #[command(subcommand)]
     Clients(ClientsCommand),
     /// Manage the key that signs OpenID Connect ID tokens.
@@ -71,8 +73,41 @@ enum ClientsCommand {
         #[command(flatten)]
         common: CommonArgs,
     },
-    /// List registered apps.
-    List(CommonArgs),
+    /// List the apps: client_id, name, kind, redirect URIs, logo, when it was registered and
+    /// last used, and how many people's grants are active. Never a secret.
+    List {
+        /// Also list websites people used with their origin as client_id (unregistered).
+        #[arg(long)]
+        all: bool,
+        /// Print a JSON array (times in Unix seconds), for scripts.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+    /// Change an app's name, redirect URIs or logo. Its client_id and secret stay the same,
+    /// and so do the grants people gave it.
+    Update {
+        /// The app's client_id.
+        client_id: String,
+        /// The name people see on the consent screen.
+        #[arg(long)]
+        name: Option<String>,
+        /// Add an exact redirect URI (repeat for several); same rules as `clients add`.
+        #[arg(long = "add-redirect-uri", value_name = "URI")]
+        add_redirect_uris: Vec<String>,
+        /// Remove a redirect URI (repeat for several); at least one must remain.
+        #[arg(long = "remove-redirect-uri", value_name = "URI")]
+        remove_redirect_uris: Vec<String>,
+        /// A new https URL of the app's logo.
+        #[arg(long, value_name = "URL", conflicts_with = "no_logo")]
+        logo_url: Option<String>,
+        /// Remove the logo (the consent screen then shows the name's first letter).
+        #[arg(long)]
+        no_logo: bool,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
     /// Remove an app; its grants and tokens stop working.
     Remove {
         /// The app's client_id.
@@ -119,7 +154,8 @@ impl Command {
             Command::Migrate(common)
             | Command::Clients(
                 ClientsCommand::Add { common, .. }
-                | ClientsCommand::List(common)
+                | ClientsCommand::List { common, .. }
+                | ClientsCommand::Update { common, .. }
                 | ClientsCommand::Remove { common, .. },
             ) => (common, None),
             Command::Vault(VaultCommand::Rotate(vault) | VaultCommand::Status(vault))
@@ -150,10 +186,13 @@ enum CliError {
     Register(#[from] RegisterError),
     #[error("signing key: {0}")]
     Signing(#[from] SigningError),
+    #[error(
+        "nothing to change: give --name, --add-redirect-uri, --remove-redirect-uri, --logo-url \
+         or --no-logo"
+    )]
+    NothingToChange,
     #[error("{0}")]
     Io(#[from] std::io::Error),
-    #[error("no client {0}; `keyward clients list` shows the registered ones")]
-    UnknownClient(String),
 }
 
 #[tokio::main]
@@ -200,16 +239,22 @@ async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
 }
 
 async fn serve(settings: Settings) -> Result<(), CliError> {
+    // The port first: a taken one must fail before anything is written to disk.
+    let listener = keyward::app::bind(settings.listen).await?;
     let state = AppState::open(settings).await?;
-    let server = Server::bind(state.clone()).await?;
+    let server = Server::with_listener(listener, state.clone());
     let addr = server.local_addr()?;
+    let settings = &state.settings;
     tracing::info!(
         listen = %addr,
-        url = %state.settings.public_url,
-        proxy = %state.settings.proxy_base_url(),
+        url = %settings.public_url,
+        proxy = %settings.proxy_base_url(),
+        upstream = %settings.upstream,
         store = ?state.store.kind(),
-        "Keyward is listening on {}",
-        state.settings.public_url
+        "Keyward is listening on {}, forwarding {} to {}",
+        settings.public_url,
+        settings.proxy_base_url(),
+        settings.upstream
     );
     Ok(server.run(shutdown_signal()).await?)
 }
@@ -281,27 +326,68 @@ async fn clients(cmd: ClientsCommand, settings: Settings) -> Result<(), CliError
             }
             Ok(())
         }
-        ClientsCommand::List(_) => {
-            let clients = store
-                .clients(&[ClientKind::Registered, ClientKind::Dynamic])
-                .await?;
-            if clients.is_empty() {
-                println!("no registered clients");
+        ClientsCommand::List { all, json, .. } => {
+            let kinds: &[ClientKind] = if all {
+                &[
+                    ClientKind::Registered,
+                    ClientKind::Dynamic,
+                    ClientKind::Origin,
+                ]
+            } else {
+                &[ClientKind::Registered, ClientKind::Dynamic]
+            };
+            let clients = store.clients(kinds).await?;
+            let activity = store.client_activity(keyward::clock::now()).await?;
+            let activity_of = |c: &Client| activity.get(&c.id).copied().unwrap_or_default();
+            if json {
+                let list: Vec<_> = clients
+                    .iter()
+                    .map(|c| client_json(c, activity_of(c)))
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else if clients.is_empty() {
+                println!("no {}clients", if all { "" } else { "registered " });
+            } else {
+                let blocks: Vec<String> = clients
+                    .iter()
+                    .map(|c| client_text(c, activity_of(c)))
+                    .collect();
+                print!("{}", blocks.join("\n"));
             }
-            for c in clients {
-                println!(
-                    "{}\t{}\t{}\t{}\t{}",
-                    c.id,
-                    c.kind.as_str(),
-                    if c.is_confidential() {
-                        "confidential"
-                    } else {
-                        "public"
-                    },
-                    c.name,
-                    c.redirect_uris.join(" ")
-                );
+            Ok(())
+        }
+        ClientsCommand::Update {
+            client_id,
+            name,
+            add_redirect_uris,
+            remove_redirect_uris,
+            logo_url,
+            no_logo,
+            common: _,
+        } => {
+            let changes = ClientChanges {
+                name,
+                add_redirect_uris,
+                remove_redirect_uris,
+                logo_url: if no_logo {
+                    Some(None)
+                } else {
+                    logo_url.map(Some)
+                },
+            };
+            if changes.is_empty() {
+                return Err(CliError::NothingToChange);
             }
+            let client = update(&store, &client_id, changes).await?;
+            let activity = store.client_activity(keyward::clock::now()).await?;
+            println!("updated {}:", client.id);
+            print!(
+                "{}",
+                client_text(
+                    &client,
+                    activity.get(&client.id).copied().unwrap_or_default()
+                )
+            );
             Ok(())
         }
         ClientsCommand::Remove { client_id, .. } => {
@@ -314,8 +400,64 @@ async fn clients(cmd: ClientsCommand, settings: Settings) -> Result<(), CliError
                 println!("removed {client_id}; its grants and tokens no longer work");
                 Ok(())
             } else {
-                Err(CliError::UnknownClient(client_id))
+                Err(RegisterError::UnknownClient(client_id).into())
             }
         }
     }
+}
+
+/// Whether a client authenticates at the token endpoint with a secret.
+fn client_type(c: &Client) -> &'static str {
+    if c.is_confidential() {
+        "confidential"
+    } else {
+        "public"
+    }
+}
+
+/// A client as `clients list` and `clients update` show it: one block of aligned lines.
+fn client_text(c: &Client, activity: ClientActivity) -> String {
+    use std::fmt::Write as _;
+    let when = |t: Option<i64>| t.map_or_else(|| "never".to_owned(), utc_datetime);
+    let mut text = format!("{}  {}\n", c.id, c.name);
+    let _ = writeln!(
+        text,
+        "  kind:           {}, {}",
+        c.kind.as_str(),
+        client_type(c)
+    );
+    let uris = if c.kind == ClientKind::Origin {
+        vec!["any on its origin".to_owned()]
+    } else {
+        c.redirect_uris.clone()
+    };
+    let _ = writeln!(
+        text,
+        "  redirect URIs:  {}",
+        uris.join("\n                  ")
+    );
+    let _ = writeln!(
+        text,
+        "  logo:           {}",
+        c.logo_url.as_deref().unwrap_or("none")
+    );
+    let _ = writeln!(text, "  created:        {}", when(Some(c.created_at)));
+    let _ = writeln!(text, "  last used:      {}", when(activity.last_used_at));
+    let _ = writeln!(text, "  active grants:  {}", activity.active_grants);
+    text
+}
+
+/// A client as `clients list --json` shows it.
+fn client_json(c: &Client, activity: ClientActivity) -> serde_json::Value {
+    serde_json::json!({
+        "client_id": c.id,
+        "name": c.name,
+        "kind": c.kind.as_str(),
+        "type": client_type(c),
+        "redirect_uris": c.redirect_uris,
+        "logo_url": c.logo_url,
+        "created_at": c.created_at,
+        "last_used_at": activity.last_used_at,
+        "active_grants": activity.active_grants,
+    })
 }

@@ -33,7 +33,7 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("master key: {0}")]
     Vault(#[from] VaultError),
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {source}; {}", bind_advice(source.kind()))]
     Bind {
         addr: std::net::SocketAddr,
         source: std::io::Error,
@@ -42,22 +42,43 @@ pub enum StartError {
     Setup(String),
 }
 
+/// What an operator can do when the listen address cannot be bound.
+fn bind_advice(kind: std::io::ErrorKind) -> &'static str {
+    use std::io::ErrorKind;
+    match kind {
+        ErrorKind::AddrInUse => {
+            "another process (perhaps another Keyward) is using that port: stop it, or choose \
+             another address with --listen (KEYWARD_LISTEN, or listen in keyward.toml)"
+        }
+        ErrorKind::PermissionDenied => {
+            "ports below 1024 need extra privileges: listen on a higher port (--listen 8080) \
+             and let a reverse proxy take 443"
+        }
+        ErrorKind::AddrNotAvailable => {
+            "this machine has no such address: listen on 127.0.0.1, 0.0.0.0 (every interface) \
+             or one of its own addresses"
+        }
+        _ => "check the address given with --listen (KEYWARD_LISTEN, or listen in keyward.toml)",
+    }
+}
+
 impl AppState {
     /// Opens (and migrates) the store, loads the master key ring and builds the state.
+    /// What needs only the settings is checked first, so a mistake there writes nothing.
     pub async fn open(settings: Settings) -> Result<AppState, StartError> {
+        crate::passkey::relying_party(&settings).map_err(StartError::Setup)?;
+        let upstream = crate::upstream::client(&settings)
+            .map_err(|e| StartError::Setup(format!("upstream HTTP client: {e}")))?;
         let store = Store::open(&settings.database_url).await?;
         let ring = KeyRing::load(&settings.master_key, &store).await?;
         tracing::info!(active_key_id = ring.active().id(), "master key ring loaded");
         let vault = Arc::new(Vault::new(ring, settings.master_key.clone()));
-        crate::passkey::relying_party(&settings).map_err(StartError::Setup)?;
         crate::oauth::id_token::ensure_signing_key(&store, &vault)
             .await
             .map_err(|e| StartError::Setup(format!("ID token signing key: {e}")))?;
         crate::oauth::spawn_housekeeping(store.clone());
         let invalidator = Invalidator::new(store.clone());
         invalidator.listen();
-        let upstream = crate::upstream::client(&settings)
-            .map_err(|e| StartError::Setup(format!("upstream HTTP client: {e}")))?;
         let proxy = crate::proxy::ProxyState::new(&settings, &invalidator, &store)
             .map_err(StartError::Setup)?;
         Ok(AppState {

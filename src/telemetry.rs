@@ -1,19 +1,24 @@
 //! Logging set-up: human-readable lines by default, JSON objects with `--log-format json`
 //! (one per line, with the fields of the spans they happened in). `RUST_LOG` filters as usual
-//! (default `info`).
+//! (default `info`). Text lines are coloured only when they go to a terminal (and `NO_COLOR`
+//! is unset), so a redirected log file holds plain text.
 
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
+use std::io::IsTerminal as _;
 use tracing::Instrument as _;
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber. Safe to call more than once (later calls do nothing).
 pub fn init(json: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false);
+        .with_target(false)
+        // Lines go to stdout (the formatter's default writer).
+        .with_ansi(std::io::stdout().is_terminal() && !no_color);
     let _ = if json {
         builder.json().flatten_event(true).try_init()
     } else {

@@ -47,7 +47,8 @@ pub struct CommonArgs {
     pub database_url: Option<String>,
     /// Log format: text, or json for one JSON object per line [default: text]
     ///
-    /// RUST_LOG filters the lines as usual.
+    /// RUST_LOG filters the lines as usual. Text is coloured only on a terminal (and never with
+    /// NO_COLOR set), so a log file holds plain lines.
     #[arg(long, env = "KEYWARD_LOG_FORMAT", value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,
 }
@@ -78,6 +79,8 @@ pub struct ServeArgs {
     /// Public URL of this instance, as browsers and apps reach it [default: http://localhost:<listen-port>]
     ///
     /// Pages, redirects, the WebAuthn relying party and the /v1 base URL derive from it.
+    /// Passkeys need a domain name and https (plain http only on localhost): any other URL is
+    /// refused at start.
     #[arg(long, env = "KEYWARD_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<Url>,
     /// OAuth issuer identifier (iss) [default: the public URL]

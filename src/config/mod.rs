@@ -136,6 +136,7 @@ impl Settings {
             .public_url
             .unwrap_or_else(|| default_public_url(listen));
         check_base_url("public_url", &public_url)?;
+        check_passkeys_work_at(&public_url)?;
         let issuer = serve.issuer.unwrap_or_else(|| public_url.clone());
         check_base_url("issuer", &issuer)?;
         let data_dir = common.data_dir.unwrap_or_else(|| PathBuf::from("data"));
@@ -224,15 +225,51 @@ fn default_public_url(listen: SocketAddr) -> Url {
 }
 
 fn check_base_url(name: &'static str, url: &Url) -> Result<(), ConfigError> {
+    // Credentials in a URL are not repeated in the error.
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
     let invalid = |message: &str| ConfigError::Invalid {
         name,
-        message: format!("{url}: {message}"),
+        message: format!("{shown}: {message}"),
     };
     if !matches!(url.scheme(), "http" | "https") {
         return Err(invalid("must be an http or https URL"));
     }
-    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
-        return Err(invalid("must not carry a query, fragment or user name"));
+    if url.query().is_some()
+        || url.fragment().is_some()
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
+        return Err(invalid(
+            "must not carry a query, fragment, user name or password",
+        ));
+    }
+    Ok(())
+}
+
+/// Passkeys (WebAuthn) need a domain name and a secure context: browsers offer them over
+/// https, and over plain http only on `localhost` (and its subdomains). A public URL where
+/// nobody could sign up is refused at start, with the fix, before anything is written.
+fn check_passkeys_work_at(url: &Url) -> Result<(), ConfigError> {
+    let invalid = |message: String| ConfigError::Invalid {
+        name: "public_url",
+        message: format!("{url}: {message}"),
+    };
+    let Some(url::Host::Domain(host)) = url.host() else {
+        return Err(invalid(
+            "passkeys need a domain name, not an IP address: use http://localhost:PORT on \
+             your own machine, or https with a domain name"
+                .into(),
+        ));
+    };
+    let local = host == "localhost" || host.ends_with(".localhost");
+    if url.scheme() == "http" && !local {
+        return Err(invalid(format!(
+            "passkeys need https (browsers offer them over plain http only on localhost): \
+             serve Keyward behind TLS, for example a reverse proxy terminating https, and give \
+             https://{host}; or use http://localhost:PORT on your own machine"
+        )));
     }
     Ok(())
 }
@@ -376,6 +413,47 @@ mod tests {
         assert!(err.contains("demo") && err.contains("k.toml"), "{err}");
         let err = error_for("lisen = 8080\n");
         assert!(err.contains("did you mean `listen`"), "{err}");
+    }
+
+    #[test]
+    fn public_url_must_be_one_where_passkeys_work() {
+        let resolve = |url: &str| {
+            let a = SettingsArgs {
+                serve: ServeArgs {
+                    public_url: Some(Url::parse(url).unwrap()),
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            Settings::resolve(&a, None).map(|s| s.public_url.to_string())
+        };
+        for ok in [
+            "https://keys.example.org",
+            "https://keys.example.org:8443/keyward",
+            "http://localhost:8080",
+            "http://keyward.localhost:8080",
+        ] {
+            assert!(resolve(ok).is_ok(), "{ok}");
+        }
+        let err = resolve("http://keys.example.org").unwrap_err().to_string();
+        for expected in ["public_url", "https://keys.example.org", "localhost"] {
+            assert!(err.contains(expected), "{expected:?} missing: {err}");
+        }
+        for ip in [
+            "http://127.0.0.1:8080",
+            "https://192.0.2.7",
+            "http://[::1]:8080",
+        ] {
+            let err = resolve(ip).unwrap_err().to_string();
+            assert!(
+                err.contains("not an IP address") && err.contains("http://localhost:PORT"),
+                "{ip}: {err}"
+            );
+        }
+        let err = resolve("https://user:pw@keys.example.org")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("password") && !err.contains("pw@"), "{err}");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Registering clients: by the operator (`keyward clients add`), and by apps themselves through
 //! RFC 7591 dynamic registration, for public clients only (no secret,
 //! `token_endpoint_auth_method: none`) and only when the operator turns it on. Dynamically
-//! registered apps are marked unverified on the consent screen.
+//! registered apps are marked unverified on the consent screen. The operator can change a
+//! registration later (`keyward clients update`); the same rules hold for the new values.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -33,8 +34,72 @@ pub enum RegisterError {
     Name,
     #[error("the logo URL must be an https URL")]
     LogoUrl,
+    #[error("no client {0}; `keyward clients list` shows the registered ones")]
+    UnknownClient(String),
+    #[error(
+        "{0} is a website identified by its origin: it has no registration to change (register \
+         the app with `keyward clients add` to give it a name and redirect URIs)"
+    )]
+    OriginClient(String),
+    #[error("{uri} is not one of the client's redirect URIs ({registered})")]
+    NotRegistered { uri: String, registered: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What to change in a registration; `None` and empty lists leave a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ClientChanges {
+    pub name: Option<String>,
+    /// Redirect URIs to add (one already registered is left as it is).
+    pub add_redirect_uris: Vec<String>,
+    /// Redirect URIs to remove; each must be registered, and one must remain.
+    pub remove_redirect_uris: Vec<String>,
+    /// `Some(None)` removes the logo.
+    pub logo_url: Option<Option<String>>,
+}
+
+impl ClientChanges {
+    /// True when it would change nothing.
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.add_redirect_uris.is_empty()
+            && self.remove_redirect_uris.is_empty()
+            && self.logo_url.is_none()
+    }
+}
+
+/// The name as people will see it: trimmed, 1 to 80 characters.
+fn checked_name(name: &str) -> Result<String, RegisterError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 80 {
+        return Err(RegisterError::Name);
+    }
+    Ok(name.to_owned())
+}
+
+/// At least one redirect URI, each one registrable.
+fn check_redirect_uris(uris: &[String]) -> Result<(), RegisterError> {
+    if uris.is_empty() {
+        return Err(RegisterError::NoRedirectUri);
+    }
+    for uri in uris {
+        redirect::check_registrable(uri).map_err(|reason| RegisterError::RedirectUri {
+            uri: uri.clone(),
+            reason,
+        })?;
+    }
+    Ok(())
+}
+
+/// A logo, when there is one, is fetched by people's browsers: https only.
+fn check_logo_url(logo: Option<&str>) -> Result<(), RegisterError> {
+    match logo {
+        Some(logo) if !url::Url::parse(logo).is_ok_and(|u| u.scheme() == "https") => {
+            Err(RegisterError::LogoUrl)
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Registers a client at `now` and returns it with its secret (for confidential clients),
@@ -45,24 +110,9 @@ pub async fn register(
     kind: ClientKind,
     now: i64,
 ) -> Result<(Client, Option<String>), RegisterError> {
-    let name = new.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 80 {
-        return Err(RegisterError::Name);
-    }
-    if new.redirect_uris.is_empty() {
-        return Err(RegisterError::NoRedirectUri);
-    }
-    for uri in &new.redirect_uris {
-        redirect::check_registrable(uri).map_err(|reason| RegisterError::RedirectUri {
-            uri: uri.clone(),
-            reason,
-        })?;
-    }
-    if let Some(logo) = &new.logo_url
-        && !url::Url::parse(logo).is_ok_and(|u| u.scheme() == "https")
-    {
-        return Err(RegisterError::LogoUrl);
-    }
+    let name = checked_name(&new.name)?;
+    check_redirect_uris(&new.redirect_uris)?;
+    check_logo_url(new.logo_url.as_deref())?;
     let secret = new
         .confidential
         .then(|| token_format::issue(TokenKind::ClientSecret));
@@ -77,6 +127,49 @@ pub async fn register(
     };
     store.insert_client(&client).await?;
     Ok((client, secret.map(|s| s.plaintext)))
+}
+
+/// Changes a registered (or dynamically registered) client and returns it as it now is.
+/// Its client_id and secret stay the same, so the app keeps working; grants people gave it
+/// stay, and a redirect URI removed here is refused at the next authorization request.
+pub async fn update(
+    store: &Store,
+    client_id: &str,
+    changes: ClientChanges,
+) -> Result<Client, RegisterError> {
+    let mut client = store
+        .client(client_id)
+        .await?
+        .ok_or_else(|| RegisterError::UnknownClient(client_id.to_owned()))?;
+    if client.kind == ClientKind::Origin {
+        return Err(RegisterError::OriginClient(client.id));
+    }
+    if let Some(name) = &changes.name {
+        client.name = checked_name(name)?;
+    }
+    for uri in &changes.remove_redirect_uris {
+        let Some(i) = client.redirect_uris.iter().position(|u| u == uri) else {
+            return Err(RegisterError::NotRegistered {
+                uri: uri.clone(),
+                registered: client.redirect_uris.join(", "),
+            });
+        };
+        client.redirect_uris.remove(i);
+    }
+    for uri in changes.add_redirect_uris {
+        if !client.redirect_uris.contains(&uri) {
+            client.redirect_uris.push(uri);
+        }
+    }
+    check_redirect_uris(&client.redirect_uris)?;
+    if let Some(logo) = changes.logo_url {
+        check_logo_url(logo.as_deref())?;
+        client.logo_url = logo;
+    }
+    if !store.update_client(&client).await? {
+        return Err(RegisterError::UnknownClient(client.id));
+    }
+    Ok(client)
 }
 
 /// The metadata Keyward reads from a registration request; other fields are ignored.

@@ -175,6 +175,22 @@ impl Store {
         rows.into_iter().map(Client::try_from).collect()
     }
 
+    /// Replaces a client's name, logo and redirect URIs (its id, kind, secret and creation
+    /// time never change). False when there is no such client.
+    pub async fn update_client(&self, client: &Client) -> Result<bool, StoreError> {
+        let row = ClientRow::from(client);
+        with_conn!(self, conn => {
+            Ok(diesel::update(clients::table.find(&row.id))
+                .set((
+                    clients::name.eq(&row.name),
+                    clients::logo_url.eq(&row.logo_url),
+                    clients::redirect_uris.eq(&row.redirect_uris),
+                ))
+                .execute(conn)
+                .await? == 1)
+        })
+    }
+
     /// Removes a client; its grants and tokens go with it (cascade).
     pub async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
         with_conn!(self, conn => {

@@ -1,6 +1,8 @@
 //! Grants: what a person allowed one app to do with their key (scopes, models, limits,
 //! lifetime). Tokens hang off a grant; revoking the grant ends them all.
 
+use std::collections::HashMap;
+
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
@@ -89,6 +91,23 @@ impl Grant {
     }
 }
 
+/// [`Grant::is_active`] as a query filter.
+#[diesel::dsl::auto_type]
+fn active_at(now: i64) -> _ {
+    grants::revoked_at
+        .is_null()
+        .and(grants::expires_at.is_null().or(grants::expires_at.gt(now)))
+}
+
+/// How an app's grants are used, as `keyward clients list` shows it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClientActivity {
+    /// Grants neither revoked nor expired.
+    pub active_grants: i64,
+    /// The last time any of its grants was used at the proxy (recorded at most once a minute).
+    pub last_used_at: Option<i64>,
+}
+
 impl TryFrom<GrantRow> for Grant {
     type Error = StoreError;
     fn try_from(r: GrantRow) -> Result<Self, StoreError> {
@@ -162,6 +181,39 @@ impl Store {
         rows.into_iter().map(Grant::try_from).collect()
     }
 
+    /// Per client: how many grants are active at `now` and when any of its grants was last
+    /// used (for `keyward clients list`). Clients without grants are absent.
+    pub async fn client_activity(
+        &self,
+        now: i64,
+    ) -> Result<HashMap<String, ClientActivity>, StoreError> {
+        use diesel::dsl::{count_star, max};
+        type LastUsed = Vec<(String, Option<i64>)>;
+        type Active = Vec<(String, i64)>;
+        let (last_used, active): (LastUsed, Active) = with_conn!(self, conn => {
+            let last_used = grants::table
+                .group_by(grants::client_id)
+                .select((grants::client_id, max(grants::last_used_at)))
+                .load(conn)
+                .await?;
+            let active = grants::table
+                .filter(active_at(now))
+                .group_by(grants::client_id)
+                .select((grants::client_id, count_star()))
+                .load(conn)
+                .await?;
+            Ok::<_, StoreError>((last_used, active))
+        })?;
+        let mut activity: HashMap<String, ClientActivity> = HashMap::new();
+        for (client_id, last_used_at) in last_used {
+            activity.entry(client_id).or_default().last_used_at = last_used_at;
+        }
+        for (client_id, n) in active {
+            activity.entry(client_id).or_default().active_grants = n;
+        }
+        Ok(activity)
+    }
+
     /// The person's grant for an app that is active at `now`, if any (the newest).
     pub async fn active_grant_for(
         &self,
@@ -173,8 +225,7 @@ impl Store {
             Ok::<_, StoreError>(grants::table
                 .filter(grants::user_id.eq(user_id))
                 .filter(grants::client_id.eq(client_id))
-                .filter(grants::revoked_at.is_null())
-                .filter(grants::expires_at.is_null().or(grants::expires_at.gt(now)))
+                .filter(active_at(now))
                 .order(grants::created_at.desc())
                 .select(GrantRow::as_select())
                 .load(conn)

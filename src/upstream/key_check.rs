@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use super::{Failure, FailureKind};
 use crate::state::AppState;
 use crate::vault::ProviderKey;
 
@@ -22,7 +23,9 @@ pub enum KeyProblem {
     #[error("OpenAI refused this key")]
     Forbidden,
     #[error("We could not reach OpenAI")]
-    Unreachable,
+    Unreachable(FailureKind),
+    #[error("OpenAI could not check this key (it answered with HTTP {0})")]
+    UpstreamError(u16),
 }
 
 impl KeyProblem {
@@ -41,8 +44,31 @@ impl KeyProblem {
             KeyProblem::Forbidden => {
                 "If this is a restricted key, give it at least read access to Models, or use a key with more permissions."
             }
-            KeyProblem::Unreachable => {
+            KeyProblem::Unreachable(FailureKind::TimedOut) => {
                 "OpenAI did not answer in time. Nothing was saved; try again in a moment."
+            }
+            KeyProblem::Unreachable(FailureKind::Refused) => {
+                "Keyward's connection to OpenAI was refused, so your key could not be checked. \
+                 Nothing was saved. This is a problem on the server, not with your key: try again \
+                 later, and tell whoever runs this Keyward if it keeps happening."
+            }
+            KeyProblem::Unreachable(FailureKind::Dns) => {
+                "Keyward could not look up OpenAI's address, so your key could not be checked. \
+                 Nothing was saved. This is a problem on the server, not with your key: try again \
+                 later, and tell whoever runs this Keyward if it keeps happening."
+            }
+            KeyProblem::Unreachable(FailureKind::Tls) => {
+                "Keyward could not set up a secure connection to OpenAI, so your key could not \
+                 be checked. Nothing was saved. This is a problem on the server, not with your \
+                 key: tell whoever runs this Keyward."
+            }
+            KeyProblem::Unreachable(FailureKind::Other) => {
+                "The connection to OpenAI failed, so your key could not be checked. Nothing was \
+                 saved; try again in a moment."
+            }
+            KeyProblem::UpstreamError(_) => {
+                "OpenAI answered with an error instead of checking your key. Nothing was saved; \
+                 try again in a moment, and tell whoever runs this Keyward if it keeps happening."
             }
         }
     }
@@ -50,7 +76,9 @@ impl KeyProblem {
     /// The HTTP status of the page that reports it.
     pub fn status(&self) -> axum::http::StatusCode {
         match self {
-            KeyProblem::Unreachable => axum::http::StatusCode::BAD_GATEWAY,
+            KeyProblem::Unreachable(_) | KeyProblem::UpstreamError(_) => {
+                axum::http::StatusCode::BAD_GATEWAY
+            }
             _ => axum::http::StatusCode::BAD_REQUEST,
         }
     }
@@ -64,10 +92,8 @@ pub async fn check(state: &AppState, key: &ProviderKey) -> Result<(), KeyProblem
     {
         return Err(KeyProblem::Malformed);
     }
-    let url = format!(
-        "{}/models",
-        state.settings.upstream.as_str().trim_end_matches('/')
-    );
+    let upstream = &state.settings.upstream;
+    let url = format!("{}/models", upstream.as_str().trim_end_matches('/'));
     let response = tokio::time::timeout(
         CHECK_TIMEOUT,
         state.upstream.get(url).bearer_auth(raw).send(),
@@ -75,17 +101,11 @@ pub async fn check(state: &AppState, key: &ProviderKey) -> Result<(), KeyProblem
     .await;
     let response = match response {
         Ok(Ok(r)) => r,
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e.without_url(), "key check: upstream unreachable");
-            return Err(KeyProblem::Unreachable);
-        }
-        Err(_) => {
-            tracing::warn!("key check: upstream timed out");
-            return Err(KeyProblem::Unreachable);
-        }
+        Ok(Err(e)) => return Err(unreachable(upstream, Failure::of(&e))),
+        Err(_) => return Err(unreachable(upstream, Failure::timed_out(CHECK_TIMEOUT))),
     };
     let status = response.status();
-    tracing::info!(status = status.as_u16(), "key check answered");
+    tracing::info!(%upstream, status = status.as_u16(), "key check answered");
     match status.as_u16() {
         200..=299 => Ok(()),
         401 => Err(KeyProblem::Invalid),
@@ -109,6 +129,15 @@ pub async fn check(state: &AppState, key: &ProviderKey) -> Result<(), KeyProblem
                 Ok(())
             }
         }
-        _ => Err(KeyProblem::Unreachable),
+        other => {
+            tracing::warn!(%upstream, status = other, "key check: unexpected answer from the upstream");
+            Err(KeyProblem::UpstreamError(other))
+        }
     }
+}
+
+/// Logs where and how the upstream could not be reached (the base URL: never the key).
+fn unreachable(upstream: &url::Url, failure: Failure) -> KeyProblem {
+    tracing::warn!(%upstream, %failure, "key check: could not reach the upstream");
+    KeyProblem::Unreachable(failure.kind)
 }

@@ -2,9 +2,13 @@
 //!
 //! Redirects are never followed and environment proxies are ignored, so a person's key can
 //! only ever be sent to the configured upstream host. Connect and idle (per read) timeouts are
-//! set; there is deliberately no total timeout, which would cut long streams.
+//! set; there is deliberately no total timeout, which would cut long streams. When a request
+//! gets no answer, [`Failure`] says why.
 
+pub mod failure;
 pub mod key_check;
+
+pub use failure::{Failure, FailureKind};
 
 /// Builds the upstream client from the settings.
 pub fn client(settings: &crate::config::Settings) -> reqwest::Result<reqwest::Client> {

@@ -181,22 +181,48 @@ impl KeyRing {
                 ring
             }
         };
-        let missing: Vec<(String, i64)> = in_use
-            .into_iter()
-            .filter(|(id, _)| ring.get(id).is_none())
-            .collect();
-        if !missing.is_empty() {
-            return Err(VaultError::KeyRing(format!(
-                "the store holds data sealed under master key {}, which this instance does not \
-                 have (it has {}). Start it with the same master key as the instance that wrote \
-                 the data (KEYWARD_MASTER_KEY, --master-key-file, or the original {}).",
-                describe(&missing),
-                ring.ids().join(", "),
-                source_name(source)
-            )));
+        if in_use.iter().any(|(id, _)| ring.get(id).is_none()) {
+            return Err(VaultError::KeyRing(mismatch(source, &ring, &in_use)));
         }
         Ok(ring)
     }
+}
+
+/// Why a ring cannot open the store's data: which keys are missing, what was tried (the ring's
+/// source and its key ids) and which key ids the store needs; never key material.
+fn mismatch(source: &MasterKeySource, ring: &KeyRing, in_use: &[(String, i64)]) -> String {
+    let missing: Vec<(String, i64)> = in_use
+        .iter()
+        .filter(|(id, _)| ring.get(id).is_none())
+        .cloned()
+        .collect();
+    let tried = match source {
+        MasterKeySource::Env(_) => {
+            "KEYWARD_MASTER_KEY (which wins over any key file) holds".to_owned()
+        }
+        MasterKeySource::File(p) => {
+            format!("the key file {} (--master-key-file) holds", p.display())
+        }
+        MasterKeySource::Generated(p) => {
+            format!("{} (the data directory's own key file) holds", p.display())
+        }
+    };
+    let missing_ids: Vec<&str> = missing.iter().map(|(id, _)| id.as_str()).collect();
+    // Named apart only when the ring has some of them: the first sentence names the rest.
+    let needs = if missing.len() < in_use.len() {
+        format!(" The store needs all of {}.", describe(in_use))
+    } else {
+        String::new()
+    };
+    format!(
+        "the store holds data sealed under master key {}, which this instance does not have: \
+         {tried} {}.{needs} Start it with the same master key as the instance that wrote the \
+         data: the ring holding {} in KEYWARD_MASTER_KEY, or in a key file given with \
+         --master-key-file.",
+        describe(&missing),
+        ring.ids().join(", "),
+        missing_ids.join(" and "),
+    )
 }
 
 fn describe(ids: &[(String, i64)]) -> String {
@@ -204,13 +230,6 @@ fn describe(ids: &[(String, i64)]) -> String {
         .map(|(id, n)| format!("{id} ({n} item{})", if *n == 1 { "" } else { "s" }))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn source_name(source: &MasterKeySource) -> String {
-    match source {
-        MasterKeySource::Env(_) => "KEYWARD_MASTER_KEY".into(),
-        MasterKeySource::File(p) | MasterKeySource::Generated(p) => p.display().to_string(),
-    }
 }
 
 fn read_ring_file(path: &Path) -> Result<KeyRing, VaultError> {
@@ -315,6 +334,48 @@ mod tests {
         let k = MasterKey::generate();
         let dup = format!("{},{}", &*k.to_base64(), &*k.to_base64());
         assert!(KeyRing::parse(&dup).is_err());
+    }
+
+    #[test]
+    fn a_mismatch_names_what_was_tried_and_what_the_store_needs() {
+        let (old, other, tried) = (
+            MasterKey::generate(),
+            MasterKey::generate(),
+            MasterKey::generate(),
+        );
+        let ring = KeyRing::new(vec![tried.clone(), other.clone()]).unwrap();
+        let in_use = vec![(old.id().to_owned(), 3), (other.id().to_owned(), 1)];
+        let file = MasterKeySource::File(PathBuf::from("/etc/keyward/new.key"));
+        let said = mismatch(&file, &ring, &in_use);
+        for expected in [
+            format!("sealed under master key {} (3 items), which", old.id()),
+            format!(
+                "the key file /etc/keyward/new.key (--master-key-file) holds {}, {}.",
+                tried.id(),
+                other.id()
+            ),
+            format!(
+                "needs all of {} (3 items), {} (1 item).",
+                old.id(),
+                other.id()
+            ),
+            format!("the ring holding {} in KEYWARD_MASTER_KEY", old.id()),
+        ] {
+            assert!(said.contains(&expected), "{expected:?} missing: {said}");
+        }
+        assert!(!said.contains("original"), "{said}");
+        let env = MasterKeySource::Env(Zeroizing::new(tried.to_base64().to_string()));
+        let said = mismatch(&env, &ring, &in_use);
+        assert!(
+            said.contains(&format!(
+                "KEYWARD_MASTER_KEY (which wins over any key file) holds {}",
+                tried.id()
+            )),
+            "{said}"
+        );
+        for key in [&old, &other, &tried] {
+            assert!(!said.contains(key.to_base64().as_str()));
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use keyward_testkit::app::{App, param, query};
 use keyward_testkit::browser::Browser;
 use keyward_testkit::db::row_counts;
 use keyward_testkit::harness::{DEFAULT_LIMITS, GOOD_KEY, Harness, SCOPE};
-use keyward_testkit::{Backend, on_both_backends};
+use keyward_testkit::{Backend, logs, on_both_backends};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -307,6 +307,7 @@ async fn sign_up_explains_bad_keys(backend: Backend) {
     }
     drop(h);
     // Upstream unreachable.
+    logs::capture();
     let Some(h) = Harness::start_with(backend, |s| {
         s.upstream = "http://127.0.0.1:9/v1".parse().unwrap()
     })
@@ -317,6 +318,20 @@ async fn sign_up_explains_bad_keys(backend: Backend) {
     let page = h.submit_key(None, GOOD_KEY).await;
     assert_eq!(page.status, StatusCode::BAD_GATEWAY);
     assert!(page.body.contains("We could not reach OpenAI"));
+    // Nothing listens on port 9: an instant refusal, not a wait.
+    assert!(
+        page.body.contains("connection to OpenAI was refused") && !page.body.contains("in time"),
+        "{}",
+        page.body
+    );
+    // The operator's log says where and what.
+    let logged = logs::captured();
+    assert!(
+        logged.contains(
+            "could not reach the upstream upstream=http://127.0.0.1:9/v1 failure=Connection refused"
+        ),
+        "{logged}"
+    );
 }
 
 async fn pages_send_security_headers_and_cookies(backend: Backend) {

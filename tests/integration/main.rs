@@ -10,6 +10,7 @@
 )]
 
 mod cli_clients;
+mod cli_serve;
 mod layering;
 mod proxy;
 mod reservations;

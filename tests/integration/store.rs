@@ -7,7 +7,7 @@ use keyward::config::MasterKeySource;
 use keyward::store::ceremonies::Ceremony;
 use keyward::store::clients::{Client, ClientKind};
 use keyward::store::codes::{AuthCode, CodeClaim};
-use keyward::store::grants::{Grant, Limits};
+use keyward::store::grants::{ClientActivity, Grant, Limits};
 use keyward::store::passkeys::PasskeyRow;
 use keyward::store::reservations::NewReservation;
 use keyward::store::sessions::SessionRow;
@@ -173,6 +173,66 @@ on_both_backends!(clients_round_trip, |store| {
     assert!(store.delete_client("notes").await.unwrap());
     assert!(store.client("notes").await.unwrap().is_none());
     assert!(!store.delete_client("notes").await.unwrap());
+});
+
+on_both_backends!(client_activity_and_updates, |store| {
+    let c = client(&store, "notes").await;
+    client(&store, "unused").await;
+    let t = now();
+    let grant_for = |limits: Limits| {
+        let store = store.clone();
+        async move {
+            let u = user(&store).await;
+            let g = Grant::new(&u.id, "notes", vec!["openai.chat".into()], limits, t - 1000);
+            store.insert_grant(&g).await.unwrap();
+            g
+        }
+    };
+    let live = grant_for(Limits::default()).await;
+    let revoked = grant_for(Limits::default()).await;
+    let expired = grant_for(Limits {
+        expires_at: Some(t - 1),
+        ..Default::default()
+    })
+    .await;
+    store.touch_grant(&live.id, t - 100).await.unwrap();
+    store.touch_grant(&revoked.id, t - 10).await.unwrap();
+    store.revoke_grant(&revoked.id).await.unwrap();
+    let activity = store.client_activity(t).await.unwrap();
+    assert_eq!(
+        activity["notes"],
+        ClientActivity {
+            active_grants: 1,
+            last_used_at: Some(t - 10),
+        },
+        "revoked and expired ({}) grants are not active; the last use is any grant's",
+        expired.id
+    );
+    assert!(!activity.contains_key("unused"), "no grants, no entry");
+
+    // Name, logo and redirect URIs change; id, kind, secret and creation time never do.
+    let changed = Client {
+        name: "Notes 2".into(),
+        logo_url: None,
+        redirect_uris: vec!["https://notes.example/new".into()],
+        secret_hash: Some("not written".into()),
+        created_at: 1,
+        ..c.clone()
+    };
+    assert!(store.update_client(&changed).await.unwrap());
+    assert_eq!(
+        store.client("notes").await.unwrap().unwrap(),
+        Client {
+            secret_hash: c.secret_hash.clone(),
+            created_at: c.created_at,
+            ..changed.clone()
+        }
+    );
+    let nobody = Client {
+        id: "nobody".into(),
+        ..changed
+    };
+    assert!(!store.update_client(&nobody).await.unwrap());
 });
 
 on_both_backends!(grants_lifecycle, |store| {
